@@ -1,0 +1,1 @@
+"""Couchbase Python client, classic 1.0 API."""

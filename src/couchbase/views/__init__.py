@@ -1,0 +1,1 @@
+"""Querying views: option encoding (``params``) and row iteration (``iterator``)."""

@@ -1,0 +1,151 @@
+"""The vBucket router: the current bucket config (an immutable snapshot swapped
+atomically by the config thread), the node connections, and batch execution with
+NOT_MY_VBUCKET re-routing inside the operation timeout."""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from ..protocol import Opcode
+from ..protocol.config import BucketConfig, ConfigError, parse_bucket_config
+from .config_stream import ConfigStream
+from .node import NodeConn
+from .ops import Op
+from .pipeline import NodePipe, run_pipes
+from .rc import ClientIOError, Rc
+from .waiting import drive
+
+log = logging.getLogger(__name__)
+
+#: Pauses between NOT_MY_VBUCKET retry rounds while waiting for a newer map.
+RETRY_DELAYS = (0.0, 0.01, 0.02, 0.05, 0.1)
+
+
+class Router:
+    """Routes ops by vBucket to node connections and runs batches over them."""
+
+    def __init__(self, stream_factory, timeout: float) -> None:
+        self.config: BucketConfig | None = None
+        self.timeout = timeout
+        self.nodes: dict[tuple[str, int], NodeConn] = {}
+        self._nodes_for: BucketConfig | None = None
+        self._lock = threading.Lock()
+        self.stream: ConfigStream = stream_factory(self.apply)
+
+    def bootstrap(self) -> None:
+        """Fetch the first config (raises :class:`ClientIOError` on failure)."""
+        self.apply(self.stream.bootstrap())
+
+    def apply(self, config: BucketConfig) -> bool:
+        """Adopt ``config`` if it is newer than the current one (any thread)."""
+        with self._lock:
+            if not config.is_newer_than(self.config):
+                return False
+            self.config = config
+        log.debug("bucket %r now at config rev %d", config.name, config.rev)
+        return True
+
+    def close(self) -> None:
+        self.stream.close()
+        for node in self.nodes.values():
+            node.close()
+        self.nodes.clear()
+
+    def execute(self, ops: list[Op], timeout: float | None = None) -> None:
+        """Run ``ops`` as one batch; every op ends with an rc (and reply frame)."""
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        todo = ops
+        attempt = 0
+        while True:
+            self._round(todo, deadline)
+            retry = [op for op in todo if op.rc == Rc.NOT_MY_VBUCKET and op.node is None]
+            if not retry:
+                return
+            if not self._await_new_map(retry, deadline, attempt):
+                return
+            for op in retry:
+                op.rc = -1
+                op.frame = None
+            todo = retry
+            attempt += 1
+
+    def _await_new_map(self, retry: list[Op], deadline: float, attempt: int) -> bool:
+        """After NOT_MY_VBUCKET: adopt a config from a reply body, or fetch one; False
+        when the deadline leaves no time for another round."""
+        before = self.config
+        for op in retry:
+            body = op.frame.value if op.frame is not None else b""
+            if body[:1] == b"{":
+                try:
+                    self.apply(parse_bucket_config(body, op.server.rpartition(":")[0]))
+                except ConfigError:
+                    pass
+        if self.config is before:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            fresh = self.stream.refresh(min(left, 1.0))
+            if fresh is not None:
+                self.apply(fresh)
+        delay = RETRY_DELAYS[min(attempt, len(RETRY_DELAYS) - 1)]
+        if time.monotonic() + delay >= deadline:
+            return False
+        if delay:
+            time.sleep(delay)
+        return True
+
+    def _node(self, config: BucketConfig, index: int, deadline: float) -> NodeConn:
+        address = config.kv_nodes[index]
+        node = self.nodes.get(address)
+        if node is None:
+            node = self.nodes[address] = NodeConn(*address)
+        if not node.is_open():
+            user = None if config.name == "default" else config.name
+            node.connect(user, config.sasl_password, max(deadline - time.monotonic(), 0.001))
+        return node
+
+    def _prune(self, config: BucketConfig) -> None:
+        if self._nodes_for is config:
+            return
+        alive = set(config.kv_nodes)
+        for address in [a for a in self.nodes if a not in alive]:
+            self.nodes.pop(address).close()
+        self._nodes_for = config
+
+    def _round(self, ops: list[Op], deadline: float) -> None:
+        config = self.config
+        if config is None:
+            raise ClientIOError(Rc.EBADHANDLE, "connection has no bucket configuration")
+        self._prune(config)
+        groups: dict[int, list[tuple[Op, int]]] = {}
+        vbucket_of = config.vbucket_of
+        vbmap = config.vbucket_map
+        for op in ops:
+            if op.node is None:
+                vb = vbucket_of(op.key)
+                index = vbmap[vb][0]
+            else:
+                vb = 0 if op.opcode in (Opcode.STAT, Opcode.OBSERVE) else vbucket_of(op.key)
+                index = op.node
+            if index < 0 or index >= len(config.kv_nodes):
+                op.finish(Rc.NOT_MY_VBUCKET)
+                continue
+            groups.setdefault(index, []).append((op, vb))
+        pipes = []
+        for index, group in groups.items():
+            try:
+                node = self._node(config, index, deadline)
+            except ClientIOError as exc:
+                log.debug("node %s unavailable: %s", config.kv_nodes[index], exc)
+                rc = Rc.NETWORK_ERROR if exc.rc == Rc.CONNECT_ERROR else exc.rc
+                for op, _ in group:
+                    op.finish(rc)
+                continue
+            pipes.append(NodePipe(node, group))
+        if not pipes:
+            return
+        if not drive(run_pipes(pipes), deadline):
+            for pipe in pipes:
+                if not pipe.done:
+                    pipe.fail(Rc.ETIMEDOUT)

@@ -1,0 +1,103 @@
+"""Lock modes (spec 3): EXC refuses a second thread, WAIT queues it, NONE has no
+lock; CAS loops from several threads lose no update."""
+import threading
+
+import pytest
+
+from couchbase import Couchbase, LOCKMODE_NONE, LOCKMODE_WAIT
+from couchbase.exceptions import KeyExistsError, ObjectThreadError
+
+
+def _connect(cluster, **kwargs):
+    return Couchbase.connect(bucket="default", host="127.0.0.1", port=cluster.port, **kwargs)
+
+
+def _in_thread(func):
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = func()
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+def test_lockmode_exc_refuses_a_second_thread(cb, key_prefix):
+    cb._thr_lockop(0)
+    try:
+        thread, outcome = _in_thread(lambda: cb.set(key_prefix + "k", 1))
+        thread.join(10)
+    finally:
+        cb._thr_lockop(1)
+    assert isinstance(outcome.get("error"), ObjectThreadError)
+    assert cb.set(key_prefix + "k", 1).success
+
+
+def test_lockmode_wait_queues_the_second_thread(cluster, key_prefix):
+    cb = _connect(cluster, lockmode=LOCKMODE_WAIT)
+    cb._thr_lockop(0)
+    thread, outcome = _in_thread(lambda: cb.set(key_prefix + "k", 1))
+    thread.join(0.2)
+    assert thread.is_alive() and not outcome
+    cb._thr_lockop(1)
+    thread.join(10)
+    assert outcome["value"].success
+
+
+def test_lockmode_none_has_no_lock(cluster):
+    cb = _connect(cluster, lockmode=LOCKMODE_NONE)
+    with pytest.raises(ObjectThreadError):
+        cb._thr_lockop(0)
+
+
+def test_optimistic_cas_loop_loses_no_update(cluster, key_prefix):
+    key = key_prefix + "cas-counter"
+    cb = _connect(cluster, lockmode=LOCKMODE_WAIT)
+    cb.set(key, 0)
+    per_thread, threads = 50, 4
+
+    def worker():
+        for _ in range(per_thread):
+            while True:
+                current = cb.get(key)
+                try:
+                    cb.set(key, current.value + 1, cas=current.cas)
+                    break
+                except KeyExistsError:
+                    continue
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    assert cb.get(key).value == per_thread * threads
+
+
+def test_connection_per_thread_cas_loop(cluster, key_prefix):
+    key = key_prefix + "cas-counter"
+    _connect(cluster).set(key, 0)
+    per_thread, threads = 30, 4
+    conflicts = []
+
+    def worker():
+        cb = _connect(cluster)
+        for _ in range(per_thread):
+            while True:
+                current = cb.get(key)
+                try:
+                    cb.set(key, current.value + 1, cas=current.cas)
+                    break
+                except KeyExistsError:
+                    conflicts.append(1)
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(60)
+    assert _connect(cluster).get(key).value == per_thread * threads

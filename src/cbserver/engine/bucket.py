@@ -1,0 +1,386 @@
+"""A bucket: the in-memory hash table with CAS, 2.x lock semantics, expiry, memory
+quota, flush and the mutation subscription of the engine package docstring."""
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from couchbase.protocol import ARITH_NO_CREATE, MAX_VALUE_LEN, ObserveState, Status
+
+from .clock import absolute_expiry
+from .item import Item
+
+log = logging.getLogger(__name__)
+
+#: Bytes charged per item on top of key and value (metadata, hash-table slot).
+ITEM_OVERHEAD = 64
+#: GET_LOCKED lock times of EP-engine 2.x (protocol.md 1.2): default and maximum.
+DEFAULT_LOCK_SECONDS = 15
+MAX_LOCK_SECONDS = 30
+_U64 = 1 << 64
+_COUNTER = re.compile(rb"[ \t\n\r\f\v]*([0-9]+)(?:[ \t\n\r\f\v]|\Z)")
+
+SUCCESS = Status.SUCCESS
+ENOENT = Status.KEY_ENOENT
+EEXISTS = Status.KEY_EEXISTS
+NOT_STORED = Status.NOT_STORED
+ETMPFAIL = Status.ETMPFAIL
+ENOMEM = Status.ENOMEM
+E2BIG = Status.E2BIG
+DELTA_BADVAL = Status.DELTA_BADVAL
+
+SET, ADD, REPLACE = "set", "add", "replace"
+
+
+class MutationListener(Protocol):
+    """What ``Bucket.subscribe`` expects (see the package docstring)."""
+
+    def on_mutation(self, bucket: "Bucket", key: bytes, item: Item | None) -> None: ...
+
+    def on_flush(self, bucket: "Bucket") -> None: ...
+
+
+@dataclass
+class BucketSettings:
+    """Settings of a bucket as REST shows and changes them."""
+
+    name: str
+    password: str = ""
+    bucket_type: str = "membase"
+    ram_quota: int = 256 * 1024 * 1024
+    num_vbuckets: int = 1024
+    replica_number: int = 0
+    flush_enabled: bool = False
+    proxy_port: int = 0
+    uuid: str = field(default_factory=lambda: uuid.uuid4().hex)
+
+    @property
+    def auth_type(self) -> str:
+        """2.x authType: buckets without a proxy port authenticate through SASL."""
+        return "none" if self.proxy_port and not self.password else "sasl"
+
+
+class Bucket:
+    """One bucket's documents and the operations of the binary protocol on them.
+
+    Methods return a :class:`~couchbase.protocol.Status` code first so the KV layer can
+    answer without exceptions on the hot path.
+    """
+
+    def __init__(self, settings: BucketSettings, clock: Callable[[], float] = time.time) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.deleted = False
+        self.seqno = 0
+        self.mem_used = 0
+        self.persisted_seqno: int | None = None
+        #: Set by storage: True while loading from disk (data operations get ETMPFAIL) and
+        #: while the disk backlog is too large (writes get ETMPFAIL until it shrinks).
+        self.warming_up = False
+        self.throttled = False
+        self.vbucket_uuid = int(settings.uuid[:16], 16)
+        self.stats: dict[str, int] = dict.fromkeys(STAT_NAMES, 0)
+        self._items: dict[bytes, Item] = {}
+        self._tombstones: dict[bytes, int] = {}
+        self._cas = time.time_ns()
+        self._listeners: list[MutationListener] = []
+
+    @property
+    def name(self) -> str:
+        return self.settings.name
+
+    @property
+    def password(self) -> str:
+        return self.settings.password
+
+    @property
+    def num_vbuckets(self) -> int:
+        return self.settings.num_vbuckets
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __repr__(self) -> str:
+        return f"Bucket({self.name!r}, items={len(self._items)}, mem_used={self.mem_used})"
+
+    # -- subscription ----------------------------------------------------------------
+
+    def subscribe(self, listener: MutationListener) -> None:
+        """Call ``listener`` after every mutation, expiry and flush from now on."""
+        self._listeners.append(listener)
+
+    def unsubscribe(self, listener: MutationListener) -> None:
+        """Stop calling ``listener``; unknown listeners are ignored."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def items(self) -> list[tuple[bytes, Item]]:
+        """Snapshot of the live (key, Item) pairs."""
+        now = self.clock()
+        return [(k, it) for k, it in list(self._items.items()) if not it.is_expired(now)]
+
+    def mark_persisted(self, seqno: int) -> None:
+        """Record that every mutation up to ``seqno`` is on disk (drives OBSERVE)."""
+        self.persisted_seqno = seqno
+        if self._tombstones:
+            self._tombstones = {k: s for k, s in self._tombstones.items() if s > seqno}
+
+    def _notify(self, key: bytes, item: Item | None) -> None:
+        for listener in self._listeners:
+            try:
+                listener.on_mutation(self, key, item)
+            except Exception:
+                log.exception("mutation listener %r failed on key %r in bucket %s",
+                              listener, key, self.name)
+
+    # -- internals -------------------------------------------------------------------
+
+    def _next_cas(self) -> int:
+        self._cas += 1
+        return self._cas
+
+    def _live(self, key: bytes, now: float) -> Item | None:
+        item = self._items.get(key)
+        if item is not None and 0 < item.expiry <= now:
+            self._remove(key, item)
+            self.stats["expired"] += 1
+            return None
+        return item
+
+    def _remove(self, key: bytes, item: Item) -> None:
+        del self._items[key]
+        self.mem_used -= ITEM_OVERHEAD + len(key) + len(item.value)
+        self.seqno += 1
+        if self.persisted_seqno is not None:
+            self._tombstones[key] = self.seqno
+        if self._listeners:
+            self._notify(key, None)
+
+    def _install(self, key: bytes, old: Item | None, value: bytes, flags: int, expiry: int,
+                 datatype: int) -> tuple[int, Item | None]:
+        """Store a new Item for ``key`` replacing ``old``; ENOMEM when over quota."""
+        if self.throttled:
+            return ETMPFAIL, None
+        delta = len(value) - (len(old.value) if old is not None else -ITEM_OVERHEAD - len(key))
+        if delta > 0 and self.mem_used + delta > self.settings.ram_quota:
+            return ENOMEM, None
+        self.mem_used += delta
+        self.seqno += 1
+        item = Item(key, value, flags, expiry, self._next_cas(), datatype, self.seqno)
+        self._items[key] = item
+        if old is None:
+            self.stats["total_items"] += 1
+        if self._tombstones:
+            self._tombstones.pop(key, None)
+        if self._listeners:
+            self._notify(key, item)
+        return SUCCESS, item
+
+    @staticmethod
+    def _guard(item: Item, cas: int, now: float) -> int:
+        """EEXISTS when a lock or a CAS mismatch forbids mutating ``item``."""
+        if item.lock_expiry > now:
+            return SUCCESS if cas == item.cas else EEXISTS
+        if cas and cas != item.cas:
+            return EEXISTS
+        return SUCCESS
+
+    # -- reads -----------------------------------------------------------------------
+
+    def get(self, key: bytes) -> Item | None:
+        """The live item for ``key`` or None; a locked item's CAS is hidden by the caller."""
+        item = self._live(key, self.clock())
+        stats = self.stats
+        stats["cmd_get"] += 1
+        if item is None:
+            stats["get_misses"] += 1
+        else:
+            stats["get_hits"] += 1
+        return item
+
+    def is_locked(self, item: Item) -> bool:
+        """True while ``item`` is under a GET_LOCKED lock."""
+        return item.lock_expiry > self.clock()
+
+    def observe(self, key: bytes) -> tuple[int, int]:
+        """(ObserveState, cas) of ``key`` (protocol.md 1.5)."""
+        item = self._live(key, self.clock())
+        if item is not None:
+            persisted = self.persisted_seqno is None or item.seqno <= self.persisted_seqno
+            return (ObserveState.PERSISTED if persisted else ObserveState.FOUND), item.cas
+        if key in self._tombstones:
+            return ObserveState.LOGICALLY_DELETED, 0
+        return ObserveState.NOT_FOUND, 0
+
+    # -- mutations -------------------------------------------------------------------
+
+    def store(self, mode: str, key: bytes, value: bytes, flags: int, exptime: int, cas: int = 0,
+              datatype: int = 0) -> tuple[int, Item | None]:
+        """SET / ADD / REPLACE with the CAS and lock rules of protocol.md 1.2 and 2.3."""
+        now = self.clock()
+        old = self._live(key, now)
+        self.stats["cmd_set"] += 1
+        if mode == ADD:
+            if old is not None:
+                return EEXISTS, None
+            if cas:
+                return NOT_STORED, None
+        elif old is None:
+            if mode == REPLACE or cas:
+                if cas:
+                    self.stats["cas_misses"] += 1
+                return ENOENT, None
+        else:
+            status = self._guard(old, cas, now)
+            if status:
+                if cas:
+                    self.stats["cas_badval"] += 1
+                return status, None
+            if cas:
+                self.stats["cas_hits"] += 1
+        return self._install(key, old, value, flags, absolute_expiry(exptime, now), datatype)
+
+    def concat(self, key: bytes, data: bytes, append: bool, cas: int = 0) -> tuple[int, Item | None]:
+        """APPEND / PREPEND: keep flags and expiry; NOT_STORED on a missing key."""
+        now = self.clock()
+        old = self._live(key, now)
+        self.stats["cmd_set"] += 1
+        if old is None:
+            return NOT_STORED, None
+        status = self._guard(old, cas, now)
+        if status:
+            return status, None
+        value = old.value + data if append else data + old.value
+        if len(value) > MAX_VALUE_LEN:
+            return E2BIG, None
+        return self._install(key, old, value, old.flags, old.expiry, 0)
+
+    def delete(self, key: bytes, cas: int = 0) -> tuple[int, int]:
+        """DELETE: (status, cas of the deletion); a lock held without its CAS gives ETMPFAIL."""
+        now = self.clock()
+        old = self._live(key, now)
+        if old is None:
+            self.stats["delete_misses"] += 1
+            return ENOENT, 0
+        if old.lock_expiry > now:
+            if cas != old.cas:
+                return ETMPFAIL, 0
+        elif cas and cas != old.cas:
+            return EEXISTS, 0
+        self.stats["delete_hits"] += 1
+        self._remove(key, old)
+        return SUCCESS, self._next_cas()
+
+    def arithmetic(self, key: bytes, delta: int, initial: int, exptime: int, incr: bool,
+                   cas: int = 0) -> tuple[int, Item | None, int]:
+        """INCR / DECR: (status, item, new counter); INCR wraps at 2^64, DECR stops at 0."""
+        now = self.clock()
+        old = self._live(key, now)
+        name = "incr" if incr else "decr"
+        if old is None:
+            self.stats[f"{name}_misses"] += 1
+            if exptime == ARITH_NO_CREATE or cas:
+                return ENOENT, None, 0
+            status, item = self._install(key, None, str(initial).encode(), 0,
+                                         absolute_expiry(exptime, now), 0)
+            return status, item, initial
+        status = self._guard(old, cas, now)
+        if status:
+            return status, None, 0
+        match = _COUNTER.match(old.value)
+        if match is None or int(match.group(1)) >= _U64:
+            return DELTA_BADVAL, None, 0
+        current = int(match.group(1))
+        counter = (current + delta) % _U64 if incr else max(current - delta, 0)
+        self.stats[f"{name}_hits"] += 1
+        status, item = self._install(key, old, str(counter).encode(), old.flags, old.expiry, 0)
+        return status, item, counter
+
+    def touch(self, key: bytes, exptime: int) -> tuple[int, Item | None]:
+        """TOUCH / GAT: a new expiry for an existing, unlocked item."""
+        now = self.clock()
+        old = self._live(key, now)
+        if old is None:
+            self.stats["touch_misses"] += 1
+            return ENOENT, None
+        if old.lock_expiry > now:
+            return EEXISTS, None
+        self.stats["touch_hits"] += 1
+        return self._install(key, old, old.value, old.flags, absolute_expiry(exptime, now),
+                             old.datatype)
+
+    def get_locked(self, key: bytes, lock_seconds: int) -> tuple[int, Item | None]:
+        """GET_LOCKED: lock for ``lock_seconds`` (0 or over 30 s means 15 s), new CAS."""
+        now = self.clock()
+        old = self._live(key, now)
+        if old is None:
+            return ENOENT, None
+        if old.lock_expiry > now:
+            return ETMPFAIL, None
+        if lock_seconds == 0 or lock_seconds > MAX_LOCK_SECONDS:
+            lock_seconds = DEFAULT_LOCK_SECONDS
+        locked = Item(key, old.value, old.flags, old.expiry, self._next_cas(), old.datatype,
+                      old.seqno)
+        locked.lock_expiry = now + lock_seconds
+        self._items[key] = locked
+        return SUCCESS, locked
+
+    def unlock(self, key: bytes, cas: int) -> int:
+        """UNLOCK_KEY: ETMPFAIL unless the item is locked and ``cas`` is the lock CAS."""
+        now = self.clock()
+        item = self._live(key, now)
+        if item is None:
+            return ENOENT
+        if item.lock_expiry <= now or cas != item.cas:
+            return ETMPFAIL
+        item.lock_expiry = 0.0
+        return SUCCESS
+
+    def flush(self) -> None:
+        """Drop every item and tell the listeners."""
+        self._items.clear()
+        self._tombstones.clear()
+        self.mem_used = 0
+        self.seqno += 1
+        for listener in list(self._listeners):
+            try:
+                listener.on_flush(self)
+            except Exception:
+                log.exception("flush listener %r failed in bucket %s", listener, self.name)
+
+    def restore(self, docs: Iterable[tuple], max_cas: int = 0, max_seqno: int = 0) -> None:
+        """Load persisted (key, value, flags, expiry, cas, datatype, seqno) rows as they are
+        (warmup): no new CAS, no listener calls, and CAS/seqno counters moved past them."""
+        items = self._items
+        for key, value, flags, expiry, cas, datatype, seqno in docs:
+            old = items.get(key)
+            if old is not None:
+                self.mem_used -= ITEM_OVERHEAD + len(key) + len(old.value)
+            items[key] = Item(key, value, flags, expiry, cas, datatype, seqno)
+            self.mem_used += ITEM_OVERHEAD + len(key) + len(value)
+            max_cas = max(max_cas, cas)
+            max_seqno = max(max_seqno, seqno)
+        self._cas = max(self._cas, max_cas)
+        self.seqno = max(self.seqno, max_seqno)
+
+    def purge_expired(self) -> int:
+        """Remove every expired item now (the expiry pager); returns how many."""
+        now = self.clock()
+        expired = [(k, it) for k, it in list(self._items.items()) if it.is_expired(now)]
+        for key, item in expired:
+            if self._items.get(key) is item:
+                self._remove(key, item)
+        self.stats["expired"] += len(expired)
+        return len(expired)
+
+
+STAT_NAMES = (
+    "cmd_get", "get_hits", "get_misses", "cmd_set", "delete_hits", "delete_misses",
+    "incr_hits", "incr_misses", "decr_hits", "decr_misses", "cas_hits", "cas_misses",
+    "cas_badval", "touch_hits", "touch_misses", "expired", "total_items",
+)

@@ -1,0 +1,111 @@
+"""Everything persistent about one bucket: its database, its flusher and its metadata table."""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .flusher import Flusher
+from .health import StorageHealth
+from .store import COUNTERS, BucketStore, StoredDoc
+
+
+class BucketPersistence:
+    """Facade the server uses per bucket: warmup source, write-behind flusher, metadata.
+
+    Metadata hook: a small key/value table (namespace, key) -> bytes, stored in the bucket's
+    own database and committed through the flusher, so it is as durable as the documents and
+    disappears with the bucket. The view engine can keep design documents under namespace
+    ``design`` (key = ``_design/<name>``, value = the JSON bytes) and index state under
+    ``views``: read with :meth:`meta_get`/:meth:`meta_items` (served from memory), write with
+    :meth:`meta_put`/:meth:`meta_delete` (futures resolved once durable). The namespace
+    ``bucket`` is reserved for the CAS and seqno counters.
+    """
+
+    def __init__(self, name: str, store: BucketStore, health: StorageHealth,
+                 **flusher_options) -> None:
+        self.name = name
+        self.store = store
+        self.flusher = Flusher(store, health, name=name, **flusher_options)
+        self._meta_lock = threading.Lock()
+        self._meta = {entry: value for entry, value in store.meta_items().items()
+                      if entry[0] != COUNTERS}
+        self.max_cas = store.counter("max_cas")
+        self.max_seqno = store.counter("max_seqno")
+        self._closed = False
+
+    def load(self, now: int) -> Iterator[list[StoredDoc]]:
+        """Yield the live documents in chunks (warmup); call before :meth:`start`."""
+        return self.store.load(now)
+
+    def start(self, bucket: Any, loop: asyncio.AbstractEventLoop,
+              progress: Callable[[int], None] | None = None,
+              on_congested: Callable[[Any], None] | None = None) -> None:
+        """Subscribe the flusher to ``bucket`` (after warmup) and start it.
+
+        Durable progress reaches the engine on ``loop``, the thread that owns the bucket:
+        ``progress(seqno)`` if given, else ``bucket.mark_persisted(seqno)``, which OBSERVE
+        "persisted" rests on. ``on_congested(bucket)`` runs when the backlog is too large.
+        """
+        report = progress or bucket.mark_persisted
+
+        def persisted(seqno: int) -> None:
+            with contextlib.suppress(RuntimeError):  # loop closed: nobody left to observe
+                loop.call_soon_threadsafe(report, seqno)
+
+        bucket.mark_persisted(self.flusher.persisted_seqno)
+        self.flusher.on_persisted = persisted
+        self.flusher.on_congested = on_congested
+        bucket.subscribe(self.flusher)
+        self.flusher.start()
+
+    def detach(self, bucket: Any) -> None:
+        """Stop listening to ``bucket`` (before it is deleted or at shutdown)."""
+        bucket.unsubscribe(self.flusher)
+
+    def checkpoint(self) -> concurrent.futures.Future:
+        """Return a future resolved once every mutation seen so far is durable."""
+        return self.flusher.checkpoint()
+
+    def meta_get(self, namespace: str, key: str) -> bytes | None:
+        """Return one metadata value, or None."""
+        with self._meta_lock:
+            return self._meta.get((namespace, key))
+
+    def meta_items(self, namespace: str) -> dict[str, bytes]:
+        """Return every metadata entry of ``namespace`` as {key: value}."""
+        with self._meta_lock:
+            return {key: value for (ns, key), value in self._meta.items() if ns == namespace}
+
+    def meta_put(self, namespace: str, key: str, value: bytes) -> concurrent.futures.Future:
+        """Store a metadata value; the future resolves once it is durable."""
+        self._check_namespace(namespace)
+        with self._meta_lock:
+            self._meta[(namespace, key)] = bytes(value)
+        return self.flusher.put_meta(namespace, key, bytes(value))
+
+    def meta_delete(self, namespace: str, key: str) -> concurrent.futures.Future:
+        """Delete a metadata entry; the future resolves once the delete is durable."""
+        self._check_namespace(namespace)
+        with self._meta_lock:
+            self._meta.pop((namespace, key), None)
+        return self.flusher.put_meta(namespace, key, None)
+
+    def close(self, timeout: float | None = None) -> bool:
+        """Persist everything queued and close the database; True if it drained in time."""
+        if self._closed:
+            return True
+        self._closed = True
+        if self.flusher.started:
+            return self.flusher.stop(timeout)
+        self.store.close()
+        return True
+
+    @staticmethod
+    def _check_namespace(namespace: str) -> None:
+        if namespace == COUNTERS:
+            raise ValueError(f"metadata namespace {COUNTERS!r} is reserved for the CAS and "
+                             "seqno counters")

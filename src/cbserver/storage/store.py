@@ -1,0 +1,200 @@
+"""One bucket's SQLite database (WAL): documents, metadata, validation, batched commits.
+
+Durability choice: ``synchronous=FULL``. In WAL mode NORMAL survives a killed process but
+may lose the last commits on power loss or an OS crash, because the WAL is only fsynced at
+checkpoints. OBSERVE "persisted" is a promise about the disk, so every commit fsyncs the WAL.
+The cost is one fsync per *batch* (the flusher group-commits), not per document.
+"""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+from .errors import CorruptStoreError
+
+APPLICATION_ID = 0x43425356  # "CBSV": marks the file as a cbserver bucket database
+SCHEMA_VERSION = 1
+FETCH_CHUNK = 8192
+_U64 = 1 << 64
+I64_MAX = (1 << 63) - 1
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+_SCHEMA = """
+CREATE TABLE docs (
+    key BLOB PRIMARY KEY NOT NULL,
+    value BLOB NOT NULL,
+    flags INTEGER NOT NULL,
+    expiry INTEGER NOT NULL,
+    cas INTEGER NOT NULL,
+    datatype INTEGER NOT NULL,
+    seqno INTEGER NOT NULL
+);
+CREATE INDEX docs_expiry ON docs(expiry) WHERE expiry != 0;
+CREATE TABLE meta (
+    namespace TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value BLOB NOT NULL,
+    PRIMARY KEY (namespace, key)
+) WITHOUT ROWID;
+"""
+_UPSERT = ("INSERT OR REPLACE INTO docs (key, value, flags, expiry, cas, datatype, seqno) "
+           "VALUES (?, ?, ?, ?, ?, ?, ?)")
+_PUT_META = "INSERT OR REPLACE INTO meta (namespace, key, value) VALUES (?, ?, ?)"
+COUNTERS = "bucket"  # meta namespace holding max_cas / max_seqno
+
+
+class StoredDoc(NamedTuple):
+    """A document row as persisted; ``cas`` and ``seqno`` are unsigned 64-bit."""
+
+    key: bytes
+    value: bytes
+    flags: int
+    expiry: int
+    cas: int
+    datatype: int
+    seqno: int
+
+
+def to_sql_u64(number: int) -> int:
+    """Map an unsigned 64-bit number onto SQLite's signed INTEGER (bit pattern preserved)."""
+    return number - _U64 if number > I64_MAX else number
+
+
+def from_sql_u64(number: int) -> int:
+    """Inverse of :func:`to_sql_u64`."""
+    return number + _U64 if number < 0 else number
+
+
+class MetaOp(NamedTuple):
+    """A queued write to the metadata table; ``value`` None deletes the entry."""
+
+    namespace: str
+    key: str
+    value: bytes | None
+
+
+class BucketStore:
+    """The SQLite file of one bucket; used by one thread at a time (open, then the flusher)."""
+
+    def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
+        self.path = path
+        self._conn = conn
+
+    @classmethod
+    def open(cls, path: Path) -> BucketStore:
+        """Open or create the database, refusing (CorruptStoreError) a damaged or foreign file."""
+        existed = path.exists() and path.stat().st_size > 0
+        if existed:
+            _check_header(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise CorruptStoreError(path, f"cannot open the bucket database: {exc}") from None
+        try:
+            if existed:
+                _validate(path, conn)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA cache_size=-16000")
+            if not existed:
+                conn.executescript(f"BEGIN; {_SCHEMA} PRAGMA application_id={APPLICATION_ID}; "
+                                   f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise CorruptStoreError(path, f"bucket database is damaged: {exc}; move the file "
+                                          "away (or restore a backup) to start") from None
+        except BaseException:
+            conn.close()
+            raise
+        return cls(path, conn)
+
+    def load(self, now: int) -> Iterator[list[StoredDoc]]:
+        """Yield the live documents in chunks for warmup, skipping those expired by ``now``."""
+        cursor = self._conn.execute("SELECT key, value, flags, expiry, cas, datatype, seqno "
+                                    "FROM docs WHERE expiry = 0 OR expiry > ?", (now,))
+        while rows := cursor.fetchmany(FETCH_CHUNK):
+            yield [StoredDoc(bytes(k), bytes(v), f, e, from_sql_u64(c), d, from_sql_u64(s))
+                   for k, v, f, e, c, d, s in rows]
+
+    def commit(self, *, truncate: bool, upserts: Iterable[tuple], deletes: Iterable[tuple],
+               meta: Iterable[MetaOp], counters: dict[str, int], purge_before: int | None) -> int:
+        """Apply one batch in one transaction and return the number of expired rows purged.
+
+        ``upserts`` rows are (key, value, flags, expiry, cas, datatype, seqno) with SQL-safe
+        integers; ``deletes`` rows are 1-tuples of keys. Raises sqlite3.Error on failure,
+        after rolling back, so the caller can retry the same batch.
+        """
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if truncate:
+                conn.execute("DELETE FROM docs")
+            purged = 0
+            if purge_before is not None:
+                purged = conn.execute("DELETE FROM docs WHERE expiry != 0 AND expiry <= ?",
+                                      (purge_before,)).rowcount
+            conn.executemany("DELETE FROM docs WHERE key = ?", deletes)
+            conn.executemany(_UPSERT, upserts)
+            for op in meta:
+                if op.value is None:
+                    conn.execute("DELETE FROM meta WHERE namespace = ? AND key = ?",
+                                 (op.namespace, op.key))
+                else:
+                    conn.execute(_PUT_META, op)
+            conn.executemany(_PUT_META, [(COUNTERS, name, str(value).encode())
+                                         for name, value in counters.items()])
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return purged
+
+    def meta_items(self) -> dict[tuple[str, str], bytes]:
+        """Return the whole metadata table (small: counters, design docs, index state)."""
+        rows = self._conn.execute("SELECT namespace, key, value FROM meta")
+        return {(namespace, key): bytes(value) for namespace, key, value in rows}
+
+    def counter(self, name: str) -> int:
+        """Return a persisted counter (``max_cas``, ``max_seqno``), 0 if never written."""
+        row = self._conn.execute("SELECT value FROM meta WHERE namespace = ? AND key = ?",
+                                 (COUNTERS, name)).fetchone()
+        return int(row[0]) if row else 0
+
+    def count(self) -> int:
+        """Return the number of document rows on disk."""
+        return self._conn.execute("SELECT count(*) FROM docs").fetchone()[0]
+
+    def close(self) -> None:
+        """Checkpoint the WAL into the main file and close the connection."""
+        try:
+            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            self._conn.close()
+
+
+def _check_header(path: Path) -> None:
+    """Refuse a file that is not an SQLite database before SQLite gets to touch it."""
+    with open(path, "rb") as handle:
+        header = handle.read(len(SQLITE_HEADER))
+    if header != SQLITE_HEADER:
+        raise CorruptStoreError(path, "not an SQLite database (bad header); it is damaged or "
+                                      "foreign: move it away (or restore a backup) to start")
+
+
+def _validate(path: Path, conn: sqlite3.Connection) -> None:
+    """Check identity, schema version and page integrity of an existing database."""
+    application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+    if application_id != APPLICATION_ID:
+        raise CorruptStoreError(path, f"SQLite database of another application "
+                                      f"(application_id {application_id:#x}); refusing to use it")
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION:
+        raise CorruptStoreError(path, f"written by a newer cbserver (schema {version}, this one "
+                                      f"reads {SCHEMA_VERSION})")
+    problems = [row[0] for row in conn.execute("PRAGMA quick_check(5)")]
+    if problems != ["ok"]:
+        raise CorruptStoreError(path, "integrity check failed: " + "; ".join(problems))

@@ -1,0 +1,165 @@
+"""Sandboxed QuickJS runtime running the map and reduce functions of one design document.
+
+Maps run in batches (one JSON round trip for many documents); every call has a CPU-time
+and a memory limit.  A function that throws for one document records an error for that
+document only; a runaway (timeout, out of memory, stack overflow) discards the context,
+which is rebuilt on the next call, so no other document, view or client is affected.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+import quickjs
+
+from .js_prelude import PRELUDE
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIME_LIMIT = 2.0
+DEFAULT_MEMORY_LIMIT = 256 * 1024 * 1024
+_STACK_LIMIT = 1024 * 1024
+_FATAL_MARKERS = ("InternalError", "StackOverflow")
+
+
+class JsError(Exception):
+    """A view function failed: it threw, did not compile, or exceeded a limit."""
+
+    def __init__(self, reason: str, fatal: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.fatal = fatal
+
+
+@dataclass(frozen=True)
+class MapInput:
+    """One document handed to the map functions: text (JSON or base64) plus its meta."""
+
+    doc: str
+    meta: dict[str, Any]
+
+
+MapOutput = list  # per view: a list of [key, value] pairs, or an error string
+
+
+def _first_line(exc: BaseException) -> str:
+    """Return the first line of a QuickJS exception message (drops the JS stack trace)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _is_fatal(exc: BaseException) -> bool:
+    """Tell whether a QuickJS failure leaves the context unusable (limit or stack overflow)."""
+    return isinstance(exc, quickjs.StackOverflow) or _first_line(exc).startswith(_FATAL_MARKERS)
+
+
+def check_function(source: str) -> None:
+    """Compile ``source`` in a scratch context; raise JsError unless it is one JS function."""
+    context = quickjs.Context()
+    context.set_time_limit(DEFAULT_TIME_LIMIT)
+    context.set_memory_limit(DEFAULT_MEMORY_LIMIT)
+    try:
+        kind = context.eval(f"typeof ({source}\n)")
+    except quickjs.JSException as exc:
+        raise JsError(_first_line(exc)) from None
+    if kind != "function":
+        raise JsError(f"expression evaluates to {kind}, not a function")
+
+
+class JsRuntime:
+    """The QuickJS context of one design document, bound to the thread that uses it."""
+
+    def __init__(self, maps: Sequence[str], reduces: dict[int, str],
+                 time_limit: float = DEFAULT_TIME_LIMIT,
+                 memory_limit: int = DEFAULT_MEMORY_LIMIT) -> None:
+        self._maps = list(maps)
+        self._reduces = dict(reduces)
+        self._time_limit = time_limit
+        self._memory_limit = memory_limit
+        self._context: quickjs.Context | None = None
+        self._thread: int | None = None
+
+    def _ctx(self) -> quickjs.Context:
+        """Return a live context for the calling thread, compiling the functions if needed."""
+        if self._context is not None and self._thread == threading.get_ident():
+            return self._context
+        context = quickjs.Context()
+        context.set_memory_limit(self._memory_limit)
+        context.set_max_stack_size(_STACK_LIMIT)
+        context.set_time_limit(self._time_limit)
+        context.eval(PRELUDE)
+        for source in self._maps:
+            context.eval(f"__maps.push(({source}\n));")
+        for view, source in self._reduces.items():
+            context.eval(f"__reduces[{view}] = ({source}\n);")
+        self._context, self._thread = context, threading.get_ident()
+        return context
+
+    def _discard(self, exc: BaseException) -> None:
+        """Drop the context after memory exhaustion so the next call starts from a clean one."""
+        log.warning("view JavaScript context reset after: %s", _first_line(exc))
+        self._context = None
+
+    def _call(self, name: str, *args: Any) -> str:
+        """Call a prelude function; raise JsError (fatal for runaways) on failure."""
+        try:
+            return self._ctx().get(name)(*args)
+        except (quickjs.JSException, quickjs.StackOverflow) as exc:
+            fatal = _is_fatal(exc)
+            if fatal and "interrupted" not in _first_line(exc):
+                self._discard(exc)
+            raise JsError(_first_line(exc), fatal) from None
+
+    def map_batch(self, batch: Sequence[MapInput]) -> list[MapOutput | int]:
+        """Map many documents; per doc a list per view of emits or an error, or 0 if not JSON."""
+        payload = json.dumps([[item.doc, item.meta] for item in batch], ensure_ascii=False)
+        return json.loads(self._call("__mapBatch", payload))
+
+    def map_each(self, batch: Sequence[MapInput]) -> list[MapOutput | int]:
+        """Map documents one at a time so a runaway costs only the document that caused it."""
+        results: list[MapOutput | int] = []
+        for item in batch:
+            try:
+                results.extend(self.map_batch([item]))
+            except JsError as exc:
+                reason = f"map function stopped: {exc.reason}" if exc.fatal else exc.reason
+                results.append([reason] * len(self._maps))
+        return results
+
+    def _progress(self) -> list[MapOutput | int] | None:
+        """Return the outputs a failed batch produced before it stopped, if still readable."""
+        if self._context is None:
+            return None
+        try:
+            return json.loads(self._context.eval("JSON.stringify(__progress)"))
+        except (quickjs.JSException, quickjs.StackOverflow):
+            self._context = None
+            return None
+
+    def map(self, batch: Sequence[MapInput]) -> list[MapOutput | int]:
+        """Map a batch fast; on a failure keep what was done, blame one doc, go on."""
+        results: list[MapOutput | int] = []
+        pending = list(batch)
+        while pending:
+            try:
+                results.extend(self.map_batch(pending))
+                return results
+            except JsError as exc:
+                done = self._progress() if not exc.fatal or self._context is not None else None
+                if done is None or len(done) >= len(pending):
+                    results.extend(self.map_each(pending))
+                    return results
+                results.extend(done)
+                reason = f"map function stopped: {exc.reason}" if exc.fatal else exc.reason
+                results.append([reason] * len(self._maps))
+                pending = pending[len(done) + 1:]
+        return results
+
+    def reduce(self, view: int, keys: Any, values: list[Any], rereduce: bool) -> Any:
+        """Run the JavaScript reduce of ``view`` once; raise JsError if it fails."""
+        keys_json = json.dumps(keys, ensure_ascii=False)
+        values_json = json.dumps(values, ensure_ascii=False)
+        return json.loads(self._call("__reduce", view, keys_json, values_json, rereduce))[0]

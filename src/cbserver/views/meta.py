@@ -1,0 +1,70 @@
+"""What a map function sees of a stored item: ``doc`` (JSON text or base64) and ``meta``."""
+from __future__ import annotations
+
+import base64
+import json
+import time
+from typing import Any, Protocol
+
+from .js import MapInput
+
+
+class ItemLike(Protocol):
+    """The fields of a KV engine item that views read."""
+
+    value: bytes
+    flags: int
+    expiry: int
+    cas: int
+    seqno: int
+
+
+def rev_of(item: ItemLike) -> str:
+    """Return the 2.x revision string ``<seq>-<hex of cas, expiration, flags>``."""
+    return f"{item.seqno}-{item.cas & (2**64 - 1):016x}{item.expiry & 0xFFFFFFFF:08x}{item.flags & 0xFFFFFFFF:08x}"
+
+
+def meta_of(doc_id: str, item: ItemLike, doc_type: str) -> dict[str, Any]:
+    """Return the ``meta`` object of a document as 2.x map functions receive it."""
+    return {"id": doc_id, "rev": rev_of(item), "flags": item.flags,
+            "expiration": item.expiry, "type": doc_type}
+
+
+def is_live(item: ItemLike | None, now: float | None = None) -> bool:
+    """Tell whether an item exists and has not expired."""
+    if item is None:
+        return False
+    return not item.expiry or item.expiry > (time.time() if now is None else now)
+
+
+def json_input(doc_id: str, item: ItemLike) -> MapInput | None:
+    """Return the map input of an item treated as JSON, or None if its value is not UTF-8."""
+    try:
+        text = bytes(item.value).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return MapInput(text, meta_of(doc_id, item, "json"))
+
+
+def base64_input(doc_id: str, item: ItemLike) -> MapInput:
+    """Return the map input of a non-JSON item: ``doc`` is the base64 text of its value."""
+    return MapInput(base64.b64encode(bytes(item.value)).decode("ascii"), meta_of(doc_id, item, "base64"))
+
+
+def decode_doc_id(key: bytes) -> str | None:
+    """Return the key as a view doc id, or None when it is not UTF-8 (2.x skips those)."""
+    try:
+        return key.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def doc_object(doc_id: str, item: ItemLike | None) -> dict[str, Any] | None:
+    """Return the 2.x ``include_docs`` object ``{meta, json|base64}`` of a document."""
+    if item is None:
+        return None
+    meta = {"id": doc_id, "rev": rev_of(item), "expiration": item.expiry, "flags": item.flags}
+    try:
+        return {"meta": meta, "json": json.loads(bytes(item.value))}
+    except (ValueError, UnicodeDecodeError):
+        return {"meta": meta, "base64": base64.b64encode(bytes(item.value)).decode("ascii")}

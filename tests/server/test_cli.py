@@ -1,0 +1,43 @@
+"""The ``cbserver`` command: free ports, printed ports, clean stop on SIGTERM/SIGINT."""
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+
+import pytest
+from resthttp import get_json
+
+from couchbase.protocol import Opcode, Status
+from rawkv import KV
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_cli_starts_prints_ports_and_stops(stop_signal):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cbserver", "--rest-port", "0", "--kv-port", "0", "--views-port",
+         "0", "--bucket", "default", "--bucket", "secure:pw", "--admin", "Administrator:password",
+         "--vbuckets", "64", "--ephemeral"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        ports = dict(re.findall(r"(rest|kv|views) port (\d+)", line))
+        assert set(ports) == {"rest", "kv", "views"}, line + proc.stderr.read()
+        config = get_json(int(ports["rest"]), "/pools/default/buckets/secure")
+        assert len(config["vBucketServerMap"]["vBucketMap"]) == 64
+        with KV(int(ports["kv"]), num_vbuckets=64) as kv:
+            assert kv.set(b"cli-key", b"v").status == Status.SUCCESS
+            assert kv.request(Opcode.GET, b"cli-key", vbucket=64).status == Status.NOT_MY_VBUCKET
+        proc.send_signal(stop_signal)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_cli_rejects_bad_arguments():
+    result = subprocess.run([sys.executable, "-m", "cbserver", "--admin", "nocolon"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "--admin needs USER:PASSWORD" in result.stderr

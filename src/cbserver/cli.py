@@ -6,8 +6,10 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Sequence
 
 from .loop import new_event_loop
+from .samples import available_samples, install_sample, is_installed, progress_printer
 from .server import BucketSpec, Server, ServerConfig
 from .storage import StorageError
 
@@ -43,16 +45,22 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--admin", type=_admin, default=("Administrator", "password"),
                         metavar="USER:PASSWORD", help="admin credentials")
     parser.add_argument("--vbuckets", type=int, default=1024, help="vBuckets per bucket")
+    parser.add_argument("--sample", action="append", default=[], metavar="NAME",
+                        choices=available_samples(),
+                        help="install this sample bucket at start if missing (repeatable)")
     parser.add_argument("--log-level", default="INFO", help="logging level")
     return parser
 
 
-async def serve(config: ServerConfig) -> None:
-    """Run a server until SIGINT or SIGTERM."""
+async def serve(config: ServerConfig, samples: Sequence[str] = ()) -> None:
+    """Run a server until SIGINT or SIGTERM, installing the named sample buckets first."""
     server = Server(config)
     await server.start()
     print(f"cbserver {server.version} on {config.host}: rest port {server.rest_port}, "
           f"kv port {server.kv_port}, views port {server.views_port}", flush=True)
+    for name in samples:
+        if not is_installed(server, name):
+            await install_sample(server, name, progress_printer(name))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -76,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
                           ephemeral=args.ephemeral)
     loop = new_event_loop()
     try:
-        loop.run_until_complete(serve(config))
+        loop.run_until_complete(serve(config, args.sample))
     except (OSError, StorageError) as exc:
         print(f"cbserver: cannot start: {exc}", file=sys.stderr)
         return 1

@@ -41,3 +41,32 @@ def test_cli_rejects_bad_arguments():
     result = subprocess.run([sys.executable, "-m", "cbserver", "--admin", "nocolon"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "--admin needs USER:PASSWORD" in result.stderr
+
+
+def test_cli_installs_a_sample_bucket_with_progress():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cbserver", "--rest-port", "0", "--kv-port", "0", "--views-port",
+         "0", "--ephemeral", "--sample", "beer-sample"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ports = dict(re.findall(r"(rest|kv|views) port (\d+)", proc.stdout.readline()))
+        progress = ""
+        while "installed sample beer-sample" not in progress:
+            line = proc.stderr.readline()
+            assert line, progress
+            progress += line
+        assert "7303/7303" in progress
+        rows = get_json(int(ports["views"]), "/beer-sample/_design/beer/_view/brewery_beers?limit=1")
+        assert rows["total_rows"] == 7303
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_cli_rejects_an_unknown_sample():
+    result = subprocess.run([sys.executable, "-m", "cbserver", "--sample", "nope"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "invalid choice" in result.stderr

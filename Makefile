@@ -2,8 +2,12 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# The official SDK lives in its own venv: its import name `couchbase` clashes with ours.
+SDK4_VERSION := 4.6.3
+SDK4_VENV := .venv-sdk4
+SDK4_STAMP := $(SDK4_VENV)/.installed-$(SDK4_VERSION)
 
-.PHONY: run test bench server clean system-deps
+.PHONY: run test bench server clean system-deps sdk4
 
 $(STAMP): pyproject.toml scripts/system-deps.sh
 	./scripts/system-deps.sh
@@ -11,6 +15,13 @@ $(STAMP): pyproject.toml scripts/system-deps.sh
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[server,app,test]'
 	touch $(STAMP)
+
+$(SDK4_STAMP):
+	test -x $(SDK4_VENV)/bin/python || $(PYTHON) -m venv $(SDK4_VENV)
+	$(SDK4_VENV)/bin/python -m pip install -q couchbase==$(SDK4_VERSION)
+	touch $(SDK4_STAMP)
+
+sdk4: $(SDK4_STAMP)
 
 system-deps:
 	./scripts/system-deps.sh
@@ -21,11 +32,11 @@ run: $(STAMP)
 server: $(STAMP)
 	$(PY) -m cbserver --bucket default
 
-test: $(STAMP)
+test: $(STAMP) $(SDK4_STAMP)
 	$(PY) -m pytest -q
 
-bench: $(STAMP)
+bench: $(STAMP) $(SDK4_STAMP)
 	$(PY) -m benchmarks
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(SDK4_VENV) .pytest_cache .hypothesis

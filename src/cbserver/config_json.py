@@ -16,6 +16,9 @@ if TYPE_CHECKING:
 HOST_PLACEHOLDER = "$HOST"
 IMPLEMENTATION_VERSION = "2.5.1-1083-rel-community"
 CLUSTER_COMPATIBILITY = 0x20005
+#: Terse-config capabilities that tell modern SDKs this node answers HELLO and CCCP and that
+#: ``nodesExt`` describes its services.
+MODERN_CAPABILITIES = ("cbhello", "cccp", "nodesExt")
 
 
 def _is_memcached(bucket: Bucket) -> bool:
@@ -141,20 +144,39 @@ def terse_bucket_config(server: "Server", bucket: Bucket) -> dict[str, Any]:
         "uri": _bucket_uri(bucket),
         "streamingUri": f"/pools/default/bucketsStreaming/{bucket.name}?bucket_uuid={settings.uuid}",
         "nodes": [node_entry(server, host, bucket, full=False)],
-        "nodesExt": [{
-            "services": {"mgmt": server.rest_port, "kv": server.kv_port,
-                         "capi": server.views_port},
-            "thisNode": True,
-        }],
+        "nodesExt": [this_node_ext(server)],
         "nodeLocator": "ketama" if _is_memcached(bucket) else "vbucket",
         "uuid": settings.uuid,
         "bucketCapabilitiesVer": "",
-        "bucketCapabilities": ["touch", "couchapi"] if not _is_memcached(bucket) else [],
+        "bucketCapabilities": (["touch", "couchapi", *MODERN_CAPABILITIES]
+                               if not _is_memcached(bucket) else list(MODERN_CAPABILITIES)),
         "ddocs": {"uri": f"/pools/default/buckets/{bucket.name}/ddocs"},
+        "revEpoch": server.rev_epoch,
     }
     if not _is_memcached(bucket):
         config["vBucketServerMap"] = vbucket_server_map(server, bucket, host)
     return config
+
+
+def this_node_ext(server: "Server") -> dict[str, Any]:
+    """The ``nodesExt`` entry of this node; no hostname, so clients keep the one they dialled."""
+    return {
+        "services": {"mgmt": server.rest_port, "kv": server.kv_port, "capi": server.views_port},
+        "thisNode": True,
+    }
+
+
+def global_config(server: "Server") -> dict[str, Any]:
+    """The bucket-less (GCCCP) config modern SDKs fetch before opening a bucket."""
+    return {
+        "rev": server.rev,
+        "revEpoch": server.rev_epoch,
+        "nodesExt": [this_node_ext(server)],
+        "clusterCapabilitiesVer": [1, 0],
+        "clusterCapabilities": {},
+        "clusterUUID": server.uuid,
+        "clusterName": "",
+    }
 
 
 def pools(server: "Server", is_admin: bool) -> dict[str, Any]:

@@ -198,11 +198,16 @@ class Server:
         from cbserver.views_port import build_views_app
 
         loop = asyncio.get_running_loop()
-        if not self.config.ephemeral and self.storage is None:
-            await self._open_storage()
         kv_sock = _listen(self.host, self.kv_port)
         rest_sock = _listen(self.host, self.rest_port)
         views_sock = _listen(self.host, self.views_port)
+        if not self.config.ephemeral and self.storage is None:
+            try:
+                await self._open_storage()
+            except BaseException:
+                for sock in (kv_sock, rest_sock, views_sock):
+                    sock.close()
+                raise
         self.kv_port = kv_sock.getsockname()[1]
         self.rest_port = rest_sock.getsockname()[1]
         self.views_port = views_sock.getsockname()[1]

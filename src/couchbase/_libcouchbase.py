@@ -15,42 +15,44 @@ import json
 import pickle
 from typing import Any
 
-from .protocol import Status
+from .io.rc import Rc
+from .io.rc import rc_for_status as rc_for_status  # the 1.0 module exposed it
 
-# libcouchbase 2.0 return codes (sdk-1.0-api.md section 9).
-LCB_SUCCESS = 0x00
-LCB_AUTH_CONTINUE = 0x01
-LCB_AUTH_ERROR = 0x02
-LCB_DELTA_BADVAL = 0x03
-LCB_E2BIG = 0x04
-LCB_EBUSY = 0x05
-LCB_EINTERNAL = 0x06
-LCB_EINVAL = 0x07
-LCB_ENOMEM = 0x08
-LCB_ERANGE = 0x09
-LCB_ERROR = 0x0A
-LCB_ETMPFAIL = 0x0B
-LCB_KEY_EEXISTS = 0x0C
-LCB_KEY_ENOENT = 0x0D
-LCB_DLOPEN_FAILED = 0x0E
-LCB_DLSYM_FAILED = 0x0F
-LCB_NETWORK_ERROR = 0x10
-LCB_NOT_MY_VBUCKET = 0x11
-LCB_NOT_STORED = 0x12
-LCB_NOT_SUPPORTED = 0x13
-LCB_UNKNOWN_COMMAND = 0x14
-LCB_UNKNOWN_HOST = 0x15
-LCB_PROTOCOL_ERROR = 0x16
-LCB_ETIMEDOUT = 0x17
-LCB_CONNECT_ERROR = 0x18
-LCB_BUCKET_ENOENT = 0x19
-LCB_CLIENT_ENOMEM = 0x1A
-LCB_CLIENT_ETMPFAIL = 0x1B
-LCB_EBADHANDLE = 0x1C
-LCB_SERVER_BUG = 0x1D
-LCB_PLUGIN_VERSION_MISMATCH = 0x1E
-LCB_INVALID_HOST_FORMAT = 0x1F
-LCB_INVALID_CHAR = 0x20
+# libcouchbase 2.0 return codes (sdk-1.0-api.md section 9): the numbers live in
+# couchbase.io.rc, the I/O layer's single table; these are the 1.0 names for them.
+LCB_SUCCESS = Rc.SUCCESS.value
+LCB_AUTH_CONTINUE = Rc.AUTH_CONTINUE.value
+LCB_AUTH_ERROR = Rc.AUTH_ERROR.value
+LCB_DELTA_BADVAL = Rc.DELTA_BADVAL.value
+LCB_E2BIG = Rc.E2BIG.value
+LCB_EBUSY = Rc.EBUSY.value
+LCB_EINTERNAL = Rc.EINTERNAL.value
+LCB_EINVAL = Rc.EINVAL.value
+LCB_ENOMEM = Rc.ENOMEM.value
+LCB_ERANGE = Rc.ERANGE.value
+LCB_ERROR = Rc.ERROR.value
+LCB_ETMPFAIL = Rc.ETMPFAIL.value
+LCB_KEY_EEXISTS = Rc.KEY_EEXISTS.value
+LCB_KEY_ENOENT = Rc.KEY_ENOENT.value
+LCB_DLOPEN_FAILED = Rc.DLOPEN_FAILED.value
+LCB_DLSYM_FAILED = Rc.DLSYM_FAILED.value
+LCB_NETWORK_ERROR = Rc.NETWORK_ERROR.value
+LCB_NOT_MY_VBUCKET = Rc.NOT_MY_VBUCKET.value
+LCB_NOT_STORED = Rc.NOT_STORED.value
+LCB_NOT_SUPPORTED = Rc.NOT_SUPPORTED.value
+LCB_UNKNOWN_COMMAND = Rc.UNKNOWN_COMMAND.value
+LCB_UNKNOWN_HOST = Rc.UNKNOWN_HOST.value
+LCB_PROTOCOL_ERROR = Rc.PROTOCOL_ERROR.value
+LCB_ETIMEDOUT = Rc.ETIMEDOUT.value
+LCB_CONNECT_ERROR = Rc.CONNECT_ERROR.value
+LCB_BUCKET_ENOENT = Rc.BUCKET_ENOENT.value
+LCB_CLIENT_ENOMEM = Rc.CLIENT_ENOMEM.value
+LCB_CLIENT_ETMPFAIL = Rc.CLIENT_ETMPFAIL.value
+LCB_EBADHANDLE = Rc.EBADHANDLE.value
+LCB_SERVER_BUG = Rc.SERVER_BUG.value
+LCB_PLUGIN_VERSION_MISMATCH = Rc.PLUGIN_VERSION_MISMATCH.value
+LCB_INVALID_HOST_FORMAT = Rc.INVALID_HOST_FORMAT.value
+LCB_INVALID_CHAR = Rc.INVALID_CHAR.value
 
 # Storage operations.
 LCB_ADD = 1
@@ -162,35 +164,12 @@ def _strerror(rc: int) -> str:
     return _ERROR_TEXTS.get(rc, _UNKNOWN_ERROR_TEXT)
 
 
-_STATUS_TO_RC = {
-    Status.SUCCESS: LCB_SUCCESS,
-    Status.KEY_ENOENT: LCB_KEY_ENOENT,
-    Status.KEY_EEXISTS: LCB_KEY_EEXISTS,
-    Status.E2BIG: LCB_E2BIG,
-    Status.EINVAL: LCB_EINVAL,
-    Status.NOT_STORED: LCB_NOT_STORED,
-    Status.DELTA_BADVAL: LCB_DELTA_BADVAL,
-    Status.NOT_MY_VBUCKET: LCB_NOT_MY_VBUCKET,
-    Status.AUTH_ERROR: LCB_AUTH_ERROR,
-    Status.AUTH_CONTINUE: LCB_AUTH_CONTINUE,
-    Status.ERANGE: LCB_ERANGE,
-    Status.UNKNOWN_COMMAND: LCB_UNKNOWN_COMMAND,
-    Status.ENOMEM: LCB_ENOMEM,
-    Status.NOT_SUPPORTED: LCB_NOT_SUPPORTED,
-    Status.EINTERNAL: LCB_EINTERNAL,
-    Status.EBUSY: LCB_EBUSY,
-    Status.ETMPFAIL: LCB_ETMPFAIL,
-}
-
-
-def rc_for_status(status: int) -> int:
-    """Map a memcached response status to the rc libcouchbase 2.0 reported for it."""
-    return _STATUS_TO_RC.get(status, LCB_ERROR)
+_JSON_ENCODER = json.JSONEncoder(ensure_ascii=False)
 
 
 def _json_encode(value: Any) -> str:
     """Default FMT_JSON encoder: keeps non-ASCII text raw as the 1.0 client did."""
-    return json.dumps(value, ensure_ascii=False)
+    return _JSON_ENCODER.encode(value)
 
 
 _HELPER_NAMES = (

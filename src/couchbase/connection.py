@@ -16,6 +16,7 @@ from typing import Any
 
 from . import _libcouchbase as C
 from ._args import cas_of, cas_value, key_items, ttl_value
+from ._viewsapi import ViewsMixin
 from .exceptions import ArgumentError, CouchbaseError, exc_from_kind, exc_from_rc
 from .io.config_stream import ConfigStream
 from .io.hosts import join_hosts, parse_hosts
@@ -39,6 +40,29 @@ _ARITH_OPS = frozenset((Opcode.INCREMENT, Opcode.DECREMENT))
 _U64_MAX = 0xFFFFFFFFFFFFFFFF
 
 
+_new_result = object.__new__
+
+
+def _value_result(key: Any, rc: int, cas: int, value: Any, flags: int) -> ValueResult:
+    """A ValueResult built by slot assignment (the hot path skips the __init__ chain)."""
+    result = _new_result(ValueResult)
+    result._rc = rc
+    result._key = key
+    result._cas = cas
+    result._value = value
+    result._flags = flags
+    return result
+
+
+def _op_result(key: Any, rc: int, cas: int) -> OperationResult:
+    """An OperationResult built by slot assignment."""
+    result = _new_result(OperationResult)
+    result._rc = rc
+    result._key = key
+    result._cas = cas
+    return result
+
+
 class _Batch:
     """The ops of one call and how to turn their replies into results."""
 
@@ -51,7 +75,7 @@ class _Batch:
         self.replicas: set[int] = set()
 
 
-class Connection:
+class Connection(ViewsMixin):
     """A connection to one bucket: key-value operations, views and design documents."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -271,10 +295,25 @@ class Connection:
     # -- the one operation path ----------------------------------------------------------
 
     def _key(self, key: Any) -> bytes:
+        """Wire bytes of ``key``: plain str keys take the short way, the rest (and
+        every error) the transcoder rules."""
+        if self._transcoder is None and key.__class__ is str and key:
+            try:
+                return key.encode("utf-8")
+            except UnicodeEncodeError:
+                pass
         return key_to_bytes(self._transcoder, key)
 
-    def _value(self, value: Any, format: Any) -> tuple[bytes, int]:
-        return value_to_bytes(self._transcoder, value, format)
+    def _value(self, value: Any, format: Any, key: Any = None) -> tuple[bytes, int]:
+        """(bytes, flags) of ``value`` in ``format``; ``key`` names it in errors."""
+        if self._transcoder is None and format.__class__ is int and format == C.FMT_JSON:
+            try:
+                data = C._helpers["json_encode"](value)
+                if data.__class__ is str:
+                    return data.encode("utf-8"), C.FMT_JSON
+            except Exception:
+                pass
+        return value_to_bytes(self._transcoder, value, format, key)
 
     def _run(self, batch: _Batch, single: bool) -> Any:
         """Execute a validated batch, build the results and raise by the 1.0 rules."""
@@ -289,6 +328,35 @@ class Connection:
                 self._oplock.release()
         return self._deliver(batch, single)
 
+    def _run_one(self, op: Op, quiet: bool) -> Any:
+        """``_run`` for a single key: the same rules without the batch bookkeeping."""
+        router = self._router
+        if router is None:
+            raise exc_from_rc(C.LCB_EBADHANDLE, message="KV operations need a bucket connection")
+        locked = self._acquire()
+        try:
+            router.execute([op], self._timeout_us / 1e6)
+        finally:
+            if locked:
+                self._oplock.release()
+        if self._transcoder is None and not self._data_passthrough:
+            key = op.tag
+            try:
+                result = self._make_result(op, key, True)
+            except CouchbaseError:
+                result = None
+            if result is not None:
+                rc = result._rc
+                if rc and not (quiet and rc == C.LCB_KEY_ENOENT):
+                    results = MultiResult()
+                    results[key] = result
+                    results._all_ok = 0
+                    raise exc_from_rc(rc, key=key, result=result, all_results=results)
+                return result
+        batch = _Batch(quiet)
+        batch.ops.append(op)
+        return self._deliver(batch, True)
+
     def _result_key(self, raw: bytes) -> Any:
         if self._data_passthrough:
             return raw
@@ -300,12 +368,16 @@ class Connection:
         failed: Result | None = None
         failed_key: Any = None
         seen: set = set()
+        plain_keys = self._transcoder is None and not self._data_passthrough
         for op in batch.ops:
-            try:
-                key = self._result_key(op.key)
-            except CouchbaseError as exc:
-                fatal = fatal or exc
-                key = op.key
+            if plain_keys and op.tag is not None:
+                key = op.tag
+            else:
+                try:
+                    key = self._result_key(op.key)
+                except CouchbaseError as exc:
+                    fatal = fatal or exc
+                    key = op.key
             try:
                 result = self._make_result(op, key, id(op) not in batch.replicas)
             except CouchbaseError as exc:
@@ -346,32 +418,33 @@ class Connection:
 
     def _make_result(self, op: Op, key: Any, master: bool) -> Result:
         opcode = op.opcode
-        frame = op.frame
+        reply = op.reply
         rc = op.rc
         if opcode in _VALUE_OPS:
-            if rc or frame is None:
-                return ValueResult(key, rc)
-            flags = unpack_u32(frame.extras, "flags") if len(frame.extras) == 4 else 0
+            if rc or reply is None:
+                return _value_result(key, rc, 0, None, 0)
+            extras = reply.extras
+            flags = unpack_u32(extras, "flags") if len(extras) == 4 else 0
             if self._data_passthrough:
-                value: Any = frame.value
+                value: Any = reply.value
             else:
-                value = value_from_bytes(self._transcoder, frame.value, flags)
-            return ValueResult(key, 0, frame.cas, value, flags)
+                value = value_from_bytes(self._transcoder, reply.value, flags, key)
+            return _value_result(key, 0, reply.cas, value, flags)
         if opcode in _ARITH_OPS:
-            if rc or frame is None:
-                return ValueResult(key, rc)
-            return ValueResult(key, 0, frame.cas, unpack_u64(frame.value, "counter"), 0)
+            if rc or reply is None:
+                return _value_result(key, rc, 0, None, 0)
+            return _value_result(key, 0, reply.cas, unpack_u64(reply.value, "counter"), 0)
         if opcode == Opcode.OBSERVE:
             return self._observe_result(op, key, master)
-        cas = frame.cas if frame is not None and not rc and opcode != Opcode.UNLOCK_KEY else 0
-        return OperationResult(key, rc, cas)
+        cas = reply.cas if reply is not None and not rc and opcode != Opcode.UNLOCK_KEY else 0
+        return _op_result(key, rc, cas)
 
     @staticmethod
     def _observe_result(op: Op, key: Any, master: bool) -> ValueResult:
-        if op.rc or op.frame is None:
+        if op.rc or op.reply is None:
             return ValueResult(key, op.rc, 0, [], 0)
         infos = [ObserveInfo(state, int(master), cas)
-                 for _, _, state, cas in decode_observe_response(op.frame.value)]
+                 for _, _, state, cas in decode_observe_response(op.reply.value)]
         return ValueResult(key, 0, infos[0].cas if infos and master else 0, infos, 0)
 
     # -- storage ---------------------------------------------------------------------------
@@ -398,9 +471,11 @@ class Connection:
                 item_ttl = ttl_value(opts.get("ttl", 0)) or ttl
             raw_key = self._key(key)
             item_cas = cas_value(item_cas)
-            data, flags = self._value(value, format)
+            data, flags = self._value(value, format, key)
             extras = b"" if opcode in (Opcode.APPEND, Opcode.PREPEND) else pack_store(flags, item_ttl)
-            batch.ops.append(Op(opcode, raw_key, extras, data, item_cas))
+            batch.ops.append(Op(opcode, raw_key, extras, data, item_cas, tag=key))
+        if single:
+            return self._run_one(batch.ops[0], False)
         return self._run(batch, single)
 
     def set(self, key: Any, value: Any, cas: int = 0, ttl: int = 0, format: Any = None) -> Any:
@@ -454,10 +529,10 @@ class Connection:
     def get(self, key: Any, ttl: int = 0, quiet: Any = None) -> Any:
         """Fetch ``key``; a ``ttl`` also touches it (get-and-touch)."""
         ttl = ttl_value(ttl)
-        batch = _Batch(quiet=self._quiet_arg(quiet))
-        batch.ops.append(Op(Opcode.GAT, self._key(key), pack_u32(ttl)) if ttl
-                         else Op(Opcode.GET, self._key(key)))
-        return self._run(batch, True)
+        raw = self._key(key)
+        op = Op(Opcode.GAT, raw, pack_u32(ttl), tag=key) if ttl else \
+            Op(Opcode.GET, raw, tag=key)
+        return self._run_one(op, self._quiet_arg(quiet))
 
     def get_multi(self, keys: Any, ttl: int = 0, quiet: Any = None) -> MultiResult:
         """Fetch many keys in one round trip per node."""
@@ -465,8 +540,9 @@ class Connection:
         batch = _Batch(quiet=self._quiet_arg(quiet))
         for key, opt in key_items(keys):
             item_ttl = self._per_key_ttl(opt, ttl)
-            batch.ops.append(Op(Opcode.GAT, self._key(key), pack_u32(item_ttl)) if item_ttl
-                             else Op(Opcode.GET, self._key(key)))
+            raw = self._key(key)
+            batch.ops.append(Op(Opcode.GAT, raw, pack_u32(item_ttl), tag=key) if item_ttl
+                             else Op(Opcode.GET, raw, tag=key))
         return self._run(batch, False)
 
     @staticmethod
@@ -481,16 +557,16 @@ class Connection:
     def touch(self, key: Any, ttl: int = 0) -> Any:
         """Set a new expiration on ``key``."""
         ttl = ttl_value(ttl)
-        batch = _Batch(quiet=bool(self._quiet))
-        batch.ops.append(Op(Opcode.TOUCH, self._key(key), pack_u32(ttl)))
-        return self._run(batch, True)
+        return self._run_one(Op(Opcode.TOUCH, self._key(key), pack_u32(ttl), tag=key),
+                             bool(self._quiet))
 
     def touch_multi(self, keys: Any, ttl: int = 0) -> MultiResult:
         """Touch many keys; a dict gives per-key TTLs."""
         ttl = ttl_value(ttl)
         batch = _Batch(quiet=bool(self._quiet))
         for key, opt in key_items(keys):
-            batch.ops.append(Op(Opcode.TOUCH, self._key(key), pack_u32(self._per_key_ttl(opt, ttl))))
+            batch.ops.append(Op(Opcode.TOUCH, self._key(key), pack_u32(self._per_key_ttl(opt, ttl)),
+                                tag=key))
         return self._run(batch, False)
 
     def lock(self, key: Any, ttl: int = 0) -> Any:
@@ -508,7 +584,9 @@ class Connection:
             item_ttl = self._per_key_ttl(opt, ttl)
             if not item_ttl:
                 raise ArgumentError.pyexc("Lock must have an expiry", obj=key)
-            batch.ops.append(Op(Opcode.GET_LOCKED, self._key(key), pack_u32(item_ttl)))
+            batch.ops.append(Op(Opcode.GET_LOCKED, self._key(key), pack_u32(item_ttl), tag=key))
+        if single:
+            return self._run_one(batch.ops[0], batch.quiet)
         return self._run(batch, single)
 
     def unlock(self, key: Any, cas: Any) -> Any:
@@ -537,23 +615,24 @@ class Connection:
             cas = cas_of(spec, key)
             if not cas:
                 raise ArgumentError.pyexc("unlock needs the CAS of the lock", obj=key)
-            batch.ops.append(Op(Opcode.UNLOCK_KEY, self._key(key), cas=cas))
+            batch.ops.append(Op(Opcode.UNLOCK_KEY, self._key(key), cas=cas, tag=key))
+        if single:
+            return self._run_one(batch.ops[0], False)
         return self._run(batch, single)
 
     # -- delete ----------------------------------------------------------------------------
 
     def delete(self, key: Any, cas: int = 0, quiet: Any = None) -> Any:
         """Remove ``key`` (only at ``cas``, if given)."""
-        batch = _Batch(quiet=self._quiet_arg(quiet))
-        batch.ops.append(Op(Opcode.DELETE, self._key(key), cas=cas_of(cas, key)))
-        return self._run(batch, True)
+        op = Op(Opcode.DELETE, self._key(key), cas=cas_of(cas, key), tag=key)
+        return self._run_one(op, self._quiet_arg(quiet))
 
     def delete_multi(self, keys: Any, cas: Any = None, quiet: Any = None) -> MultiResult:
         """Remove many keys; a dict maps keys to CAS values or Results."""
         batch = _Batch(quiet=self._quiet_arg(quiet))
         for key, spec in key_items(keys):
             item_cas = cas_of(spec, key) if spec is not None else 0
-            batch.ops.append(Op(Opcode.DELETE, self._key(key), cas=item_cas))
+            batch.ops.append(Op(Opcode.DELETE, self._key(key), cas=item_cas, tag=key))
         return self._run(batch, False)
 
     # -- arithmetic --------------------------------------------------------------------------
@@ -572,13 +651,11 @@ class Connection:
                 raise ArgumentError.pyexc("initial must be an unsigned 64-bit integer", obj=initial)
             start, expiry = initial, ttl
         opcode = Opcode.DECREMENT if delta < 0 else Opcode.INCREMENT
-        return Op(opcode, self._key(key), pack_arithmetic(abs(delta), start, expiry))
+        return Op(opcode, self._key(key), pack_arithmetic(abs(delta), start, expiry), tag=key)
 
     def arithmetic(self, key: Any, amount: int = 1, initial: Any = None, ttl: int = 0) -> Any:
         """Add the signed ``amount`` to a counter (created at ``initial`` if given)."""
-        batch = _Batch()
-        batch.ops.append(self._arith_op(key, amount, initial, ttl))
-        return self._run(batch, True)
+        return self._run_one(self._arith_op(key, amount, initial, ttl), False)
 
     def incr(self, key: Any, amount: int = 1, initial: Any = None, ttl: int = 0) -> Any:
         """Increment a counter by ``amount``."""
@@ -646,9 +723,9 @@ class Connection:
             vb = config.vbucket_of(raw)
             value = encode_observe_request([(vb, raw)])
             master = config.master_of(vb)
-            batch.ops.append(Op(Opcode.OBSERVE, raw, value=value, node=master))
+            batch.ops.append(Op(Opcode.OBSERVE, raw, value=value, node=master, tag=key))
             for replica in config.replicas_of(vb):
-                op = Op(Opcode.OBSERVE, raw, value=value, node=replica)
+                op = Op(Opcode.OBSERVE, raw, value=value, node=replica, tag=key)
                 batch.replicas.add(id(op))
                 batch.ops.append(op)
         return self._run(batch, single)
@@ -680,7 +757,7 @@ class Connection:
             if op.rc:
                 raise exc_from_rc(op.rc, key=op.key.decode("utf-8", "replace"),
                                   all_results=results)
-            for frame in op.frames or ():
+            for frame in op.replies or ():
                 text = frame.value.decode("utf-8", "replace")
                 try:
                     value: Any = int(text)

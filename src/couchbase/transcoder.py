@@ -20,6 +20,10 @@ from .exceptions import ArgumentError, CouchbaseError, ValueFormatError
 Converter = Callable[[Any], Any]
 
 _MAX_FLAGS = 0xFFFFFFFF
+#: Common flags (protocol.md 3.2): newer SDKs keep the format in bits 24-27 of the flags.
+_COMMON_FORMAT_MASK = 0x0F000000
+_COMMON_FORMAT_SHIFT = 24
+_COMMON_TO_LEGACY = {1: C.FMT_PICKLE, 2: C.FMT_JSON, 3: C.FMT_BYTES, 4: C.FMT_UTF8}
 
 
 def _key_bytes(key: Any) -> bytes:
@@ -98,14 +102,25 @@ def encode_value(value: Any, format: Any) -> tuple[bytes, int]:
     return data, fmt & C.FMT_MASK
 
 
+def legacy_format(flags: int) -> int:
+    """The 1.0 format bits of stored flags, so documents of newer SDKs decode too.
+
+    A known common-flags format (pickle/private, JSON, binary, string) wins; otherwise the
+    low bits are the 1.0 format.  Python SDK 2.x-4.x set both, and they agree.
+    """
+    common = (flags & _COMMON_FORMAT_MASK) >> _COMMON_FORMAT_SHIFT
+    return _COMMON_TO_LEGACY.get(common, flags)
+
+
 def decode_value(raw: bytes, flags: int) -> Any:
-    """Decode stored bytes according to the item's flags."""
+    """Decode stored bytes according to the item's flags (1.0 or common flags)."""
+    fmt = legacy_format(flags)
     try:
-        if flags & C.FMT_UTF8:
+        if fmt & C.FMT_UTF8:
             return bytes(raw).decode("utf-8")
-        if flags & C.FMT_BYTES:
+        if fmt & C.FMT_BYTES:
             return bytes(raw)
-        if flags & C.FMT_PICKLE:
+        if fmt & C.FMT_PICKLE:
             return C._helpers["pickle_decode"](bytes(raw))
         return C._helpers["json_decode"](bytes(raw).decode("utf-8"))
     except Exception as exc:

@@ -171,7 +171,8 @@ class Bucket:
             return ENOMEM, None
         self.mem_used += delta
         self.seqno += 1
-        item = Item(key, value, flags, expiry, self._next_cas(), datatype, self.seqno)
+        self._cas += 1
+        item = Item(key, value, flags, expiry, self._cas, datatype, self.seqno)
         self._items[key] = item
         if old is None:
             self.stats["total_items"] += 1
@@ -203,9 +204,28 @@ class Bucket:
             stats["get_hits"] += 1
         return item
 
+    def get_plain(self, key: bytes) -> Item | None:
+        """The KV fast path's GET: a live, unlocked item counted as a hit, or None with
+        nothing changed (miss, expired or locked: the caller falls back to :meth:`get`)."""
+        item = self._items.get(key)
+        if item is None:
+            return None
+        now = self.clock()
+        if item.lock_expiry > now or 0 < item.expiry <= now:
+            return None
+        stats = self.stats
+        stats["cmd_get"] += 1
+        stats["get_hits"] += 1
+        return item
+
     def is_locked(self, item: Item) -> bool:
         """True while ``item`` is under a GET_LOCKED lock."""
         return item.lock_expiry > self.clock()
+
+    def key_locked(self, key: bytes) -> bool:
+        """True while ``key`` holds a GET_LOCKED lock; no statistics change (status mapping)."""
+        item = self._items.get(key)
+        return item is not None and self.is_locked(item)
 
     def observe(self, key: bytes) -> tuple[int, int]:
         """(ObserveState, cas) of ``key`` (protocol.md 1.5)."""
@@ -244,6 +264,23 @@ class Bucket:
             if cas:
                 self.stats["cas_hits"] += 1
         return self._install(key, old, value, flags, absolute_expiry(exptime, now), datatype)
+
+    def set_plain(self, key: bytes, value: bytes, flags: int, exptime: int,
+                  datatype: int) -> Item | None:
+        """The KV fast path's SET without CAS: the new item when the SET is certain to
+        succeed, else None with nothing changed (the caller falls back to :meth:`store`)."""
+        now = self.clock()
+        old = self._items.get(key)
+        if old is not None and (old.lock_expiry > now or 0 < old.expiry <= now):
+            return None
+        if self.throttled:
+            return None
+        delta = len(value) - (len(old.value) if old is not None else -ITEM_OVERHEAD - len(key))
+        if delta > 0 and self.mem_used + delta > self.settings.ram_quota:
+            return None
+        self.stats["cmd_set"] += 1
+        expiry = 0 if exptime == 0 else absolute_expiry(exptime, now)
+        return self._install(key, old, value, flags, expiry, datatype)[1]
 
     def concat(self, key: bytes, data: bytes, append: bool, cas: int = 0) -> tuple[int, Item | None]:
         """APPEND / PREPEND: keep flags and expiry; NOT_STORED on a missing key."""

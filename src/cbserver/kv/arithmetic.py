@@ -6,6 +6,7 @@ from couchbase.protocol.extras import ARITHMETIC, UINT64
 
 from cbserver.engine import Bucket
 
+from .locking import lock_error, locked_status
 from .responses import error, mutation_extras, ok
 from .state import Session
 
@@ -22,7 +23,7 @@ def handle_arithmetic(session: Session, frame: Frame, bucket: Bucket) -> bytes |
     status, item, counter = bucket.arithmetic(frame.key, delta, initial, exptime,
                                               frame.opcode in _INCREMENTS, frame.cas)
     if status:
-        return error(frame, status)
+        return lock_error(frame, locked_status(session, bucket, frame.key, status), "incr/decr")
     if frame.opcode in _QUIET:
         return None
     return ok(frame, extras=mutation_extras(session.mutation_seqno, bucket, item),

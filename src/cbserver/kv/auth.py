@@ -52,6 +52,7 @@ def _refused(session: Session, frame: Frame, cause: str) -> bytes:
     log.info("SASL refused for %s: %s", session.peer_host, cause)
     session.sasl = None
     session.bucket = None
+    session.selected = False
     session.admin = False
     return error(frame, Status.AUTH_ERROR, "Auth failure")
 

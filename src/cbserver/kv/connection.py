@@ -6,10 +6,12 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING
 
-from couchbase.protocol import (MAX_KEY_LEN, MAX_VALUE_LEN, Frame, FrameDecoder, FrameError,
-                                Magic, Opcode, Status, encode_response, parse_frame_infos)
+from couchbase.protocol import (HEADER_LEN, MAX_KEY_LEN, MAX_VALUE_LEN, Frame, FrameError, Magic,
+                                Opcode, Status, encode_response, parse_frame_infos)
+from couchbase.protocol.frames import HEADER, build_frame, parse_header
 
 from .dispatch import HANDLERS, KEYED
+from .fast_path import FAST_SERVERS
 from .responses import error
 from .state import Session
 
@@ -24,6 +26,8 @@ _ACCEPTED_MAGICS = frozenset((Magic.REQUEST, Magic.ALT_REQUEST))
 #: item limit and this still get a clean E2BIG).
 MAX_REQUEST_BODY = 2 * MAX_VALUE_LEN + 64 * 1024
 _KEY_ERROR = f"key must be 1 to {MAX_KEY_LEN} bytes"
+_REQUEST = int(Magic.REQUEST)
+_unpack_header = HEADER.unpack_from
 
 
 class KVProtocol(asyncio.Protocol):
@@ -31,7 +35,8 @@ class KVProtocol(asyncio.Protocol):
 
     def __init__(self, server: "Server") -> None:
         self.server = server
-        self.decoder = FrameDecoder(MAX_REQUEST_BODY)
+        self._partial: bytearray | None = None
+        self._need = HEADER_LEN
         self.session: Session | None = None
         self.transport: asyncio.Transport | None = None
 
@@ -52,60 +57,66 @@ class KVProtocol(asyncio.Protocol):
         self.transport.resume_reading()
 
     def data_received(self, data: bytes) -> None:
-        """Serve every complete request received so far, replies in request order."""
-        decoder = self.decoder
-        decoder.feed(data)
+        """Serve every complete request received so far, replies in request order.
+
+        Headers are parsed straight off the received bytes; the commonest requests go
+        through :mod:`.fast_path`, every other one through the dispatch table. A frame
+        split across reads waits in ``_partial`` until ``_need`` bytes are there.
+        """
+        partial = self._partial
+        if partial is not None:
+            partial += data
+            if len(partial) < self._need:
+                return
+            data = bytes(partial)
+            self._partial = None
         session = self.session
         out: list[bytes] = []
         reason = None
-        try:
-            for frame in decoder:
-                if frame.magic not in _ACCEPTED_MAGICS:
-                    reason = f"magic 0x{frame.magic:02x} is not a client request"
+        need = HEADER_LEN
+        bucket = session.data_bucket()
+        end = len(data)
+        pos = 0
+        while end - pos >= HEADER_LEN:
+            if data[pos] == _REQUEST:
+                (magic, opcode, key_len, extras_len, datatype, vbucket, body_len, opaque,
+                 cas) = _unpack_header(data, pos)
+                framing_len = 0
+                if extras_len + key_len > body_len:
+                    reason = (f"malformed request: header lengths (framing 0 + extras "
+                              f"{extras_len} + key {key_len}) exceed body length {body_len}")
                     break
-                entry = HANDLERS.get(frame.opcode)
-                if entry is None:
-                    out.append(error(frame, Status.UNKNOWN_COMMAND,
-                                     f"unknown command 0x{frame.opcode:02x}"))
-                    continue
-                handler, needs = entry
-                bucket = None
-                if needs:
-                    bucket = session.data_bucket()
-                    if bucket is None:
-                        out.append(error(frame, Status.AUTH_ERROR,
-                                         "authenticate (SASL) for a bucket first"))
-                        continue
-                    if bucket.deleted:
-                        reason = f"bucket {bucket.name!r} was deleted"
-                        break
-                    if bucket.warming_up and frame.opcode != Opcode.STAT:
-                        out.append(error(frame, Status.ETMPFAIL,
-                                         f"bucket {bucket.name!r} is warming up"))
-                        continue
-                    if needs == KEYED:
-                        problem = self._check_key(frame, bucket)
-                        if problem is not None:
-                            out.append(problem)
-                            continue
-                if frame.framing_extras:
-                    try:
-                        parse_frame_infos(frame.framing_extras)
-                    except FrameError as exc:
-                        out.append(error(frame, Status.EINVAL, f"bad framing extras: {exc}"))
-                        continue
+            else:
                 try:
-                    reply = handler(session, frame, bucket)
-                except Exception:
-                    log.exception("opcode 0x%02x on key %r failed", frame.opcode, frame.key)
-                    reply = error(frame, Status.EINTERNAL)
-                if reply is not None:
-                    out.append(reply)
-                if session.closing:
-                    reason = "client sent QUIT"
+                    (magic, opcode, framing_len, key_len, extras_len, datatype, vbucket, body_len,
+                     opaque, cas) = parse_header(data[pos:pos + HEADER_LEN])
+                except FrameError as exc:
+                    reason = f"malformed request: {exc}"
                     break
-        except FrameError as exc:
-            reason = f"malformed request: {exc}"
+            if body_len > MAX_REQUEST_BODY:
+                reason = (f"malformed request: body length {body_len} exceeds the limit of "
+                          f"{MAX_REQUEST_BODY} bytes")
+                break
+            start = pos + HEADER_LEN
+            stop = start + body_len
+            if stop > end:
+                need = stop - pos
+                break
+            pos = stop
+            if magic == _REQUEST:
+                fast = FAST_SERVERS[opcode]
+                if (fast is not None and bucket is not None and not bucket.deleted
+                        and not bucket.warming_up and 0 < key_len <= MAX_KEY_LEN
+                        and vbucket < bucket.num_vbuckets
+                        and fast(session, bucket, data, start, opcode, key_len, extras_len,
+                                 datatype, body_len, opaque, cas, out)):
+                    continue
+            frame = build_frame(magic, opcode, framing_len, key_len, extras_len, datatype,
+                                vbucket, opaque, cas, data[start:stop])
+            reason = self._serve(frame, out)
+            if reason is not None:
+                break
+            bucket = session.data_bucket()
         transport = self.transport
         if out:
             transport.write(b"".join(out))
@@ -113,6 +124,57 @@ class KVProtocol(asyncio.Protocol):
             if not session.closing:
                 log.info("closing KV connection from %s: %s", session.peer_host, reason)
             transport.close()
+        elif pos < end:
+            self._partial = bytearray(memoryview(data)[pos:])
+            self._need = need
+
+    def _serve(self, frame: Frame, out: list[bytes]) -> str | None:
+        """Serve one request through the dispatch table; a reason when the connection
+        must close."""
+        session = self.session
+        if frame.magic not in _ACCEPTED_MAGICS:
+            return f"magic 0x{frame.magic:02x} is not a client request"
+        entry = HANDLERS.get(frame.opcode)
+        if entry is None:
+            out.append(error(frame, Status.UNKNOWN_COMMAND,
+                             f"unknown command 0x{frame.opcode:02x}"))
+            return None
+        handler, needs = entry
+        bucket = None
+        if needs:
+            bucket = session.data_bucket()
+            if bucket is None:
+                out.append(error(frame, Status.NO_BUCKET if session.xerror
+                                 else Status.AUTH_ERROR,
+                                 "authenticate (SASL) for a bucket first"))
+                return None
+            if bucket.deleted:
+                return f"bucket {bucket.name!r} was deleted"
+            if bucket.warming_up and frame.opcode != Opcode.STAT:
+                out.append(error(frame, Status.ETMPFAIL,
+                                 f"bucket {bucket.name!r} is warming up"))
+                return None
+            if needs == KEYED:
+                problem = self._check_key(frame, bucket)
+                if problem is not None:
+                    out.append(problem)
+                    return None
+        if frame.framing_extras:
+            try:
+                parse_frame_infos(frame.framing_extras)
+            except FrameError as exc:
+                out.append(error(frame, Status.EINVAL, f"bad framing extras: {exc}"))
+                return None
+        try:
+            reply = handler(session, frame, bucket)
+        except Exception:
+            log.exception("opcode 0x%02x on key %r failed", frame.opcode, frame.key)
+            reply = error(frame, Status.EINTERNAL)
+        if reply is not None:
+            out.append(reply)
+        if session.closing:
+            return "client sent QUIT"
+        return None
 
     def _check_key(self, frame: Frame, bucket: "Bucket") -> bytes | None:
         """EINVAL for a bad key; NOT_MY_VBUCKET (with the config) for a foreign vBucket."""

@@ -5,7 +5,8 @@ from collections.abc import Callable
 
 from couchbase.protocol import Opcode as Op
 
-from . import arithmetic, auth, config, flush, locking, observe, retrieve, session, stats, store, touch
+from . import (arithmetic, auth, config, error_map, flush, locking, observe, retrieve, session, stats,
+               store, touch)
 
 #: The handler needs a bucket the connection may use.
 BUCKET = 1
@@ -39,6 +40,7 @@ _ENTRIES: list[tuple[tuple[int, ...], Handler, int]] = [
     ((Op.SASL_LIST_MECHS,), auth.handle_list_mechs, 0),
     ((Op.SASL_AUTH,), auth.handle_auth, 0),
     ((Op.SASL_STEP,), auth.handle_step, 0),
+    ((Op.GET_ERROR_MAP,), error_map.handle_get_error_map, 0),
 ]
 
 #: opcode -> (handler, needs)

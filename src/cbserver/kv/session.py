@@ -9,9 +9,10 @@ from cbserver.engine import Bucket
 from .responses import error, ok
 from .state import Session
 
-#: HELLO features this server agrees to; XERROR stays off so 2.x statuses apply.
-SUPPORTED_FEATURES = frozenset((Feature.TCPNODELAY, Feature.MUTATION_SEQNO, Feature.SELECT_BUCKET,
-                                Feature.JSON, Feature.ALT_REQUEST_SUPPORT))
+#: HELLO features this server implements; XERROR brings GET_ERROR_MAP and the modern
+#: LOCKED / NOT_LOCKED statuses, clients that do not ask keep the 2.x statuses.
+SUPPORTED_FEATURES = frozenset((Feature.TCPNODELAY, Feature.MUTATION_SEQNO, Feature.XERROR,
+                                Feature.SELECT_BUCKET, Feature.JSON, Feature.ALT_REQUEST_SUPPORT))
 
 
 def handle_hello(session: Session, frame: Frame, bucket: Bucket | None) -> bytes:
@@ -26,6 +27,8 @@ def handle_hello(session: Session, frame: Frame, bucket: Bucket | None) -> bytes
             agreed.append(code)
     session.json = Feature.JSON in agreed
     session.mutation_seqno = Feature.MUTATION_SEQNO in agreed
+    session.xerror = Feature.XERROR in agreed
+    session.select_bucket = Feature.SELECT_BUCKET in agreed
     return ok(frame, value=encode_features(agreed))
 
 
@@ -51,15 +54,22 @@ def handle_quit(session: Session, frame: Frame, bucket: Bucket | None) -> bytes 
 
 
 def handle_select_bucket(session: Session, frame: Frame, bucket: Bucket | None) -> bytes:
-    """Switch this connection to the named bucket if its credentials allow it."""
+    """Switch this connection to the named bucket if its credentials allow it.
+
+    An unknown bucket is EACCESS like a forbidden one (protocol.md 6.5): modern clients
+    report "bucket not found" at once, where KEY_ENOENT would make them retry.
+    """
     name = frame.key.decode("utf-8", "replace")
     if name == "@no bucket@":
         session.bucket = None
+        session.selected = False
         return ok(frame)
     target = session.server.buckets.get(name)
     if target is None:
-        return error(frame, Status.KEY_ENOENT, f"no bucket named {name!r}")
+        return error(frame, Status.EACCESS, f"SELECT_BUCKET: no bucket named {name!r}")
     if not session.may_use(target):
-        return error(frame, Status.EACCESS, f"no access to bucket {name!r}; authenticate first")
+        return error(frame, Status.EACCESS,
+                     f"SELECT_BUCKET: no access to bucket {name!r}; authenticate first")
     session.bucket = target
+    session.selected = True
     return ok(frame)

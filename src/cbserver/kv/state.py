@@ -14,11 +14,13 @@ class Session:
 
     ``bucket`` is the bucket chosen by SASL or SELECT_BUCKET; while it is None the
     connection works on the ``default`` bucket if that bucket has no password (the 2.x
-    rule), and data operations are refused otherwise.
+    rule), and data operations are refused otherwise.  ``selected`` is True once the client
+    chose a bucket with SELECT_BUCKET (the modern way); ``xerror`` and ``select_bucket``
+    record those HELLO features.
     """
 
-    __slots__ = ("server", "bucket", "admin", "json", "mutation_seqno", "sasl", "peer_host",
-                 "closing")
+    __slots__ = ("server", "bucket", "admin", "json", "mutation_seqno", "xerror", "select_bucket",
+                 "selected", "sasl", "peer_host", "closing")
 
     def __init__(self, server: "Server", peer_host: str) -> None:
         self.server = server
@@ -26,6 +28,9 @@ class Session:
         self.admin = False
         self.json = False
         self.mutation_seqno = False
+        self.xerror = False
+        self.select_bucket = False
+        self.selected = False
         self.sasl: tuple[str, Any] | None = None
         self.peer_host = peer_host
         self.closing = False

@@ -7,6 +7,7 @@ from couchbase.protocol.extras import MUTATION_TOKEN, STORE
 from cbserver.engine import Bucket
 from cbserver.engine.bucket import ADD, REPLACE, SET
 
+from .locking import lock_error, locked_status
 from .responses import error, mutation_extras, ok
 from .state import Session
 
@@ -20,7 +21,7 @@ _VALUE_TOO_BIG = f"value larger than the {MAX_VALUE_LEN}-byte item limit"
 
 def _reply(session: Session, frame: Frame, bucket: Bucket, status: int, item) -> bytes | None:
     if status:
-        return error(frame, status)
+        return lock_error(frame, locked_status(session, bucket, frame.key, status), "store")
     if frame.opcode in _QUIET:
         return None
     return ok(frame, extras=mutation_extras(session.mutation_seqno, bucket, item), cas=item.cas)
@@ -56,7 +57,7 @@ def handle_delete(session: Session, frame: Frame, bucket: Bucket) -> bytes | Non
         return error(frame, Status.EINVAL, "delete takes no extras and no value")
     status, cas = bucket.delete(frame.key, frame.cas)
     if status:
-        return error(frame, status)
+        return lock_error(frame, locked_status(session, bucket, frame.key, status), "DELETE")
     if frame.opcode in _QUIET:
         return None
     extras = b""

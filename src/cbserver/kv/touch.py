@@ -6,6 +6,7 @@ from couchbase.protocol.extras import UINT32
 
 from cbserver.engine import Bucket
 
+from .locking import lock_error, locked_status
 from .responses import error, ok
 from .state import Session
 
@@ -19,7 +20,7 @@ def handle_touch(session: Session, frame: Frame, bucket: Bucket) -> bytes | None
     if status:
         if opcode == Opcode.GATQ and status == Status.KEY_ENOENT:
             return None
-        return error(frame, status)
+        return lock_error(frame, locked_status(session, bucket, frame.key, status), "touch")
     if opcode == Opcode.TOUCH:
         return ok(frame, cas=item.cas)
     return ok(frame, extras=UINT32.pack(item.flags), value=item.value, cas=item.cas,

@@ -5,7 +5,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from .flusher import Flusher
@@ -41,26 +41,30 @@ class BucketPersistence:
         """Yield the live documents in chunks (warmup); call before :meth:`start`."""
         return self.store.load(now)
 
-    def start(self, bucket: Any, loop: asyncio.AbstractEventLoop,
-              progress: Callable[[int], None] | None = None,
-              on_congested: Callable[[Any], None] | None = None) -> None:
+    def start(self, bucket: Any, loop: asyncio.AbstractEventLoop) -> None:
         """Subscribe the flusher to ``bucket`` (after warmup) and start it.
 
-        Durable progress reaches the engine on ``loop``, the thread that owns the bucket:
-        ``progress(seqno)`` if given, else ``bucket.mark_persisted(seqno)``, which OBSERVE
-        "persisted" rests on. ``on_congested(bucket)`` runs when the backlog is too large.
+        Durable progress reaches the engine on ``loop``, the thread that owns the bucket, as
+        ``bucket.mark_persisted(seqno)``, which OBSERVE "persisted" rests on. While the disk
+        backlog is over its limit ``bucket.throttled`` is True (writes get ETMPFAIL); it is
+        cleared once the backlog is down to half the limit.
         """
-        report = progress or bucket.mark_persisted
+        flusher = self.flusher
+
+        def progress(seqno: int) -> None:
+            bucket.mark_persisted(seqno)
+            if bucket.throttled and flusher.backlog_bytes <= flusher.max_backlog_bytes // 2:
+                bucket.throttled = False
 
         def persisted(seqno: int) -> None:
             with contextlib.suppress(RuntimeError):  # loop closed: nobody left to observe
-                loop.call_soon_threadsafe(report, seqno)
+                loop.call_soon_threadsafe(progress, seqno)
 
-        bucket.mark_persisted(self.flusher.persisted_seqno)
-        self.flusher.on_persisted = persisted
-        self.flusher.on_congested = on_congested
-        bucket.subscribe(self.flusher)
-        self.flusher.start()
+        bucket.mark_persisted(flusher.persisted_seqno)
+        flusher.on_persisted = persisted
+        flusher.on_congested = _throttle
+        bucket.subscribe(flusher)
+        flusher.start()
 
     def detach(self, bucket: Any) -> None:
         """Stop listening to ``bucket`` (before it is deleted or at shutdown)."""
@@ -109,3 +113,8 @@ class BucketPersistence:
         if namespace == COUNTERS:
             raise ValueError(f"metadata namespace {COUNTERS!r} is reserved for the CAS and "
                              "seqno counters")
+
+
+def _throttle(bucket: Any) -> None:
+    """Make the bucket answer writes with ETMPFAIL until the flusher catches up."""
+    bucket.throttled = True

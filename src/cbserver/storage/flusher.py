@@ -42,7 +42,7 @@ class Flusher:
         self._pager_interval = pager_interval
         self._clock = clock
         self._cond = threading.Condition(threading.Lock())
-        self._pending: dict[bytes, tuple] = {}
+        self._pending: dict[bytes, Any] = {}
         self._pending_bytes = 0
         self._pending_seqno = 0
         self._pending_since = 0.0

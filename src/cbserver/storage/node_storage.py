@@ -85,21 +85,10 @@ class NodeStorage:
                                       f"{bucket.name!r} failed: {exc}; it stays unavailable "
                                       "(ETMPFAIL) so nothing on disk is overwritten")
             return
-        flusher = persistence.flusher
-
-        def progress(seqno: int) -> None:
-            bucket.mark_persisted(seqno)
-            if bucket.throttled and flusher.backlog_bytes <= flusher.max_backlog_bytes // 2:
-                bucket.throttled = False
-
-        persistence.start(bucket, loop, progress=progress, on_congested=self._throttle)
+        persistence.start(bucket, loop)
         bucket.warming_up = False
         log.info("bucket %r warmed up: %d document(s) in %.3f s", bucket.name, report.documents,
                  report.seconds)
-
-    @staticmethod
-    def _throttle(bucket: Any) -> None:
-        bucket.throttled = True
 
     async def wait_warm(self) -> None:
         """Wait until every warmup started so far has finished."""

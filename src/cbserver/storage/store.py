@@ -7,12 +7,16 @@ The cost is one fsync per *batch* (the flusher group-commits), not per document.
 """
 from __future__ import annotations
 
+import itertools
+import logging
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
 from .errors import CorruptStoreError
+
+log = logging.getLogger("cbserver.storage")
 
 APPLICATION_ID = 0x43425356  # "CBSV": marks the file as a cbserver bucket database
 SCHEMA_VERSION = 1
@@ -39,8 +43,8 @@ CREATE TABLE meta (
     PRIMARY KEY (namespace, key)
 ) WITHOUT ROWID;
 """
-_UPSERT = ("INSERT OR REPLACE INTO docs (key, value, flags, expiry, cas, datatype, seqno) "
-           "VALUES (?, ?, ?, ?, ?, ?, ?)")
+_UPSERT = "INSERT OR REPLACE INTO docs (key, value, flags, expiry, cas, datatype, seqno) VALUES "
+_ROW = "(?,?,?,?,?,?,?)"
 _PUT_META = "INSERT OR REPLACE INTO meta (namespace, key, value) VALUES (?, ?, ?)"
 COUNTERS = "bucket"  # meta namespace holding max_cas / max_seqno
 
@@ -81,6 +85,7 @@ class BucketStore:
     def __init__(self, path: Path, conn: sqlite3.Connection) -> None:
         self.path = path
         self._conn = conn
+        self._variable_limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
 
     @classmethod
     def open(cls, path: Path) -> BucketStore:
@@ -119,12 +124,14 @@ class BucketStore:
             yield [StoredDoc(bytes(k), bytes(v), f, e, from_sql_u64(c), d, from_sql_u64(s))
                    for k, v, f, e, c, d, s in rows]
 
-    def commit(self, *, truncate: bool, upserts: Iterable[tuple], deletes: Iterable[tuple],
+    def commit(self, *, truncate: bool, upserts: list[tuple], deletes: list[tuple],
                meta: Iterable[MetaOp], counters: dict[str, int], purge_before: int | None) -> int:
         """Apply one batch in one transaction and return the number of expired rows purged.
 
         ``upserts`` rows are (key, value, flags, expiry, cas, datatype, seqno) with SQL-safe
-        integers; ``deletes`` rows are 1-tuples of keys. Raises sqlite3.Error on failure,
+        integers; ``deletes`` rows are 1-tuples of keys. Rows go in as multi-row statements:
+        sqlite3 releases the GIL around every statement step, and a thread that must win the
+        GIL back from a busy event loop per row would crawl. Raises sqlite3.Error on failure,
         after rolling back, so the caller can retry the same batch.
         """
         conn = self._conn
@@ -136,8 +143,12 @@ class BucketStore:
             if purge_before is not None:
                 purged = conn.execute("DELETE FROM docs WHERE expiry != 0 AND expiry <= ?",
                                       (purge_before,)).rowcount
-            conn.executemany("DELETE FROM docs WHERE key = ?", deletes)
-            conn.executemany(_UPSERT, upserts)
+            for chunk in _chunks(deletes, self._max_rows(1)):
+                conn.execute(f"DELETE FROM docs WHERE key IN ({','.join('?' * len(chunk))})",
+                             [key for (key,) in chunk])
+            for chunk in _chunks(upserts, self._max_rows(7)):
+                conn.execute(_UPSERT + ",".join([_ROW] * len(chunk)),
+                             list(itertools.chain.from_iterable(chunk)))
             for op in meta:
                 if op.value is None:
                     conn.execute("DELETE FROM meta WHERE namespace = ? AND key = ?",
@@ -152,6 +163,10 @@ class BucketStore:
                 conn.execute("ROLLBACK")
             raise
         return purged
+
+    def _max_rows(self, columns: int) -> int:
+        """Return how many rows of ``columns`` parameters fit in one statement."""
+        return max(1, min(self._variable_limit, 32766) // columns)
 
     def meta_items(self) -> dict[tuple[str, str], bytes]:
         """Return the whole metadata table (small: counters, design docs, index state)."""
@@ -169,11 +184,21 @@ class BucketStore:
         return self._conn.execute("SELECT count(*) FROM docs").fetchone()[0]
 
     def close(self) -> None:
-        """Checkpoint the WAL into the main file and close the connection."""
+        """Checkpoint the WAL into the main file (a speed-up for the next warmup, not needed
+        for durability) and close the connection."""
         try:
             self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            log.warning("%s: WAL checkpoint at close failed (%s); the WAL is kept and replayed "
+                        "at the next start", self.path, exc)
         finally:
             self._conn.close()
+
+
+def _chunks(rows: list, size: int) -> Iterator[list]:
+    """Yield ``rows`` in consecutive slices of at most ``size``."""
+    for start in range(0, len(rows), size):
+        yield rows[start:start + size]
 
 
 def _check_header(path: Path) -> None:

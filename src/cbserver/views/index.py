@@ -25,9 +25,9 @@ HIGHEST: Bound = (b"\xff",)
 SCAN_CHUNK = 256
 
 
-def _rows_of(doc_id: str, emits: Iterable[list[Any]]) -> list[Row]:
-    """Turn the ``[key, value]`` emits of one document into index rows."""
-    return [(sort_key(key), doc_id, n, key, value) for n, (key, value) in enumerate(emits)]
+def make_row(doc_id: str, n: int, key: Any, value: Any) -> Row:
+    """Return the index row of the ``n``-th emit of a document."""
+    return (sort_key(key), doc_id, n, key, value)
 
 
 def lower_bound(key: Any, doc_id: str | None) -> Bound:
@@ -57,14 +57,13 @@ class ViewIndex:
         """Return the ids of the documents that emitted at least one row."""
         return self._by_doc.keys()
 
-    def set_doc(self, doc_id: str, emits: list[list[Any]]) -> None:
-        """Replace the rows of a document by those of its new emits."""
+    def set_doc(self, doc_id: str, rows: list[Row]) -> None:
+        """Replace the rows of a document by ``rows`` (built by :func:`make_row`)."""
         old = self._by_doc.pop(doc_id, None)
         if old:
             for row in old:
                 self._rows.remove(row)
-        if emits:
-            rows = _rows_of(doc_id, emits)
+        if rows:
             self._by_doc[doc_id] = rows
             self._rows.update(rows)
 
@@ -72,10 +71,18 @@ class ViewIndex:
         """Drop every row of a deleted or expired document."""
         self.set_doc(doc_id, [])
 
-    def load(self, docs: dict[str, list[list[Any]]]) -> None:
-        """Replace the whole index with the emits of ``docs`` in one sort."""
-        self._by_doc = {doc_id: _rows_of(doc_id, emits) for doc_id, emits in docs.items() if emits}
-        self._rows = SortedList(row for rows in self._by_doc.values() for row in rows)
+    def load_rows(self, rows: list[Row]) -> None:
+        """Replace the whole index with ``rows`` in one sort (a full build)."""
+        rows.sort()
+        by_doc: dict[str, list[Row]] = {}
+        for row in rows:
+            emitted = by_doc.get(row[1])
+            if emitted is None:
+                by_doc[row[1]] = [row]
+            else:
+                emitted.append(row)
+        self._by_doc = by_doc
+        self._rows = SortedList(rows)
 
     def snapshot(self) -> dict[str, list[list[Any]]]:
         """Return the plain, serialisable state: doc id -> list of ``[key, value]``."""
@@ -83,7 +90,8 @@ class ViewIndex:
 
     def restore(self, state: dict[str, list[list[Any]]]) -> None:
         """Load a state made by ``snapshot`` (no map function runs)."""
-        self.load(state)
+        self.load_rows([make_row(doc_id, n, key, value) for doc_id, emits in state.items()
+                        for n, (key, value) in enumerate(emits)])
 
     def scan(self, low: Bound, high: Bound, descending: bool = False,
              accept: Callable[[str], bool] | None = None) -> Iterator[Row]:

@@ -5,15 +5,14 @@ import logging
 from typing import Any, Iterable, Sequence
 
 from .ddocs import DesignDocument
-from .index import ViewIndex
-from .js import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, JsRuntime, MapInput
-from .meta import ItemLike, base64_input, decode_doc_id, is_live, json_input
+from .index import Row, ViewIndex, make_row
+from .js import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, JsRuntime
+from .map_batch import MapResult, map_documents
+from .meta import ItemLike, decode_doc_id, is_live
 from .reduce import JsReducer, Reducer, builtin_reducer
 
 log = logging.getLogger(__name__)
 
-#: Documents mapped per JavaScript call.
-MAP_BATCH = 500
 #: Map errors remembered per design document (oldest dropped first).
 MAX_ERRORS = 100
 
@@ -39,47 +38,30 @@ class DesignIndex:
         self.builds = 0
         self.updates = 0
 
-    def _map(self, docs: Sequence[tuple[str, ItemLike]]) -> list[tuple[str, list[Any]]]:
-        """Map live documents; return per doc id the emits (or error string) of each view."""
-        inputs: list[tuple[str, ItemLike, MapInput]] = []
-        for doc_id, item in docs:
-            entry = json_input(doc_id, item)
-            inputs.append((doc_id, item, entry if entry is not None else base64_input(doc_id, item)))
-        results: list[tuple[str, list[Any]]] = []
-        for start in range(0, len(inputs), MAP_BATCH):
-            chunk = inputs[start:start + MAP_BATCH]
-            outputs = self.runtime.map([entry for _, _, entry in chunk])
-            retry = [(i, base64_input(doc_id, item)) for i, ((doc_id, item, _), out)
-                     in enumerate(zip(chunk, outputs)) if out == 0]
-            if retry:
-                for (i, _), out in zip(retry, self.runtime.map([entry for _, entry in retry])):
-                    outputs[i] = out
-            results.extend((doc_id, out) for (doc_id, _, _), out in zip(chunk, outputs))
-        return results
-
-    def _record(self, doc_id: str, per_view: list[Any]) -> list[list[Any]]:
-        """Remember or clear the map errors of a document; return emits per view."""
-        failed = [(name, out) for name, out in zip(self.view_names, per_view) if isinstance(out, str)]
-        self.errors.pop(doc_id, None)
-        if failed:
-            self.errors[doc_id] = "; ".join(f"view `{name}`: {reason}" for name, reason in failed)
-            while len(self.errors) > MAX_ERRORS:
-                self.errors.pop(next(iter(self.errors)))
-        return [out if isinstance(out, list) else [] for out in per_view]
+    def _record(self, doc_ids: Sequence[str], result: MapResult) -> None:
+        """Remember the map errors of ``result`` per document (oldest dropped first)."""
+        failed: dict[str, list[str]] = {}
+        for doc, view, reason in result.errors:
+            failed.setdefault(doc_ids[doc], []).append(f"view `{self.view_names[view]}`: {reason}")
+        for doc_id, reasons in failed.items():
+            self.errors[doc_id] = "; ".join(reasons)
+        while len(self.errors) > MAX_ERRORS:
+            self.errors.pop(next(iter(self.errors)))
 
     def build(self, items: Iterable[tuple[bytes, ItemLike]], now: float | None = None) -> None:
         """Index every item live at ``now`` from scratch (new or changed design document)."""
         docs = [(doc_id, item) for doc_id, item in
                 ((decode_doc_id(key), item) for key, item in items)
                 if doc_id is not None and is_live(item, now)]
-        per_view: list[dict[str, list[Any]]] = [{} for _ in self.view_names]
+        doc_ids = [doc_id for doc_id, _ in docs]
+        result = map_documents(self.runtime, docs)
+        rows: list[list[Row]] = [[] for _ in self.view_names]
+        for doc, view, n, key, value in result.rows:
+            rows[view].append(make_row(doc_ids[doc], n, key, value))
         self.errors.clear()
-        for doc_id, outputs in self._map(docs):
-            for emits_by_view, emits in zip(per_view, self._record(doc_id, outputs)):
-                if emits:
-                    emits_by_view[doc_id] = emits
-        for name, emits_by_doc in zip(self.view_names, per_view):
-            self.views[name].load(emits_by_doc)
+        self._record(doc_ids, result)
+        for name, view_rows in zip(self.view_names, rows):
+            self.views[name].load_rows(view_rows)
         self.builds += 1
         log.info("built index of %s: %d documents", self.ddoc.doc_id, len(docs))
 
@@ -90,15 +72,21 @@ class DesignIndex:
             doc_id = decode_doc_id(key)
             if doc_id is None:
                 continue
+            self.errors.pop(doc_id, None)
             if is_live(item, now):
                 live.append((doc_id, item))
             else:
-                self.errors.pop(doc_id, None)
                 for view in self.views.values():
                     view.remove_doc(doc_id)
-        for doc_id, outputs in self._map(live):
-            for view, emits in zip(self.views.values(), self._record(doc_id, outputs)):
-                view.set_doc(doc_id, emits)
+        doc_ids = [doc_id for doc_id, _ in live]
+        result = map_documents(self.runtime, live)
+        rows: list[dict[int, list[Row]]] = [{} for _ in self.view_names]
+        for doc, view, n, key, value in result.rows:
+            rows[view].setdefault(doc, []).append(make_row(doc_ids[doc], n, key, value))
+        for index, view_rows in zip(self.views.values(), rows):
+            for doc, doc_id in enumerate(doc_ids):
+                index.set_doc(doc_id, view_rows.get(doc, []))
+        self._record(doc_ids, result)
         self.updates += len(changes)
 
     def snapshot(self) -> dict[str, Any]:

@@ -1,16 +1,14 @@
 """Sandboxed QuickJS runtime running the map and reduce functions of one design document.
 
-Maps run in batches (one JSON round trip for many documents); every call has a CPU-time
-and a memory limit.  A function that throws for one document records an error for that
-document only; a runaway (timeout, out of memory, stack overflow) discards the context,
-which is rebuilt on the next call, so no other document, view or client is affected.
+Maps run in batches (see :mod:`.map_batch`); every call has a CPU-time and a memory
+limit.  A runaway (timeout, out of memory, stack overflow) discards the context, which
+is rebuilt on the next call, so no other document, view or client is affected.
 """
 from __future__ import annotations
 
 import json
 import logging
 import threading
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 import quickjs
@@ -33,16 +31,10 @@ class JsError(Exception):
         self.reason = reason
         self.fatal = fatal
 
-
-@dataclass(frozen=True)
-class MapInput:
-    """One document handed to the map functions: text (JSON or base64) plus its meta."""
-
-    doc: str
-    meta: dict[str, Any]
-
-
-MapOutput = list  # per view: a list of [key, value] pairs, or an error string
+    @property
+    def timed_out(self) -> bool:
+        """Tell whether the call was interrupted by the CPU-time limit."""
+        return self.fatal and "interrupted" in self.reason
 
 
 def _first_line(exc: BaseException) -> str:
@@ -113,50 +105,24 @@ class JsRuntime:
                 self._discard(exc)
             raise JsError(_first_line(exc), fatal) from None
 
-    def map_batch(self, batch: Sequence[MapInput]) -> list[MapOutput | int]:
-        """Map many documents; per doc a list per view of emits or an error, or 0 if not JSON."""
-        payload = json.dumps([[item.doc, item.meta] for item in batch], ensure_ascii=False)
-        return json.loads(self._call("__mapBatch", payload))
+    @property
+    def view_count(self) -> int:
+        """Return the number of map functions (views) of the design document."""
+        return len(self._maps)
 
-    def map_each(self, batch: Sequence[MapInput]) -> list[MapOutput | int]:
-        """Map documents one at a time so a runaway costs only the document that caused it."""
-        results: list[MapOutput | int] = []
-        for item in batch:
-            try:
-                results.extend(self.map_batch([item]))
-            except JsError as exc:
-                reason = f"map function stopped: {exc.reason}" if exc.fatal else exc.reason
-                results.append([reason] * len(self._maps))
-        return results
+    def map_batch(self, base: int, texts: str, columns: str, cas_hex: str, kinds: str) -> str:
+        """Map a batch (see :mod:`.map_batch` for the format); return the JSON of its emits."""
+        return self._call("__mapBatch", base, texts, columns, cas_hex, kinds)
 
-    def _progress(self) -> list[MapOutput | int] | None:
-        """Return the outputs a failed batch produced before it stopped, if still readable."""
+    def progress(self) -> tuple[int, list, list, list] | None:
+        """Return ``(failed_doc, rows, errors, not_json)`` of a batch that stopped, if readable."""
         if self._context is None:
             return None
         try:
-            return json.loads(self._context.eval("JSON.stringify(__progress)"))
-        except (quickjs.JSException, quickjs.StackOverflow):
+            return tuple(json.loads(self._context.eval("JSON.stringify(__progress)")))
+        except (quickjs.JSException, quickjs.StackOverflow, ValueError):
             self._context = None
             return None
-
-    def map(self, batch: Sequence[MapInput]) -> list[MapOutput | int]:
-        """Map a batch fast; on a failure keep what was done, blame one doc, go on."""
-        results: list[MapOutput | int] = []
-        pending = list(batch)
-        while pending:
-            try:
-                results.extend(self.map_batch(pending))
-                return results
-            except JsError as exc:
-                done = self._progress() if not exc.fatal or self._context is not None else None
-                if done is None or len(done) >= len(pending):
-                    results.extend(self.map_each(pending))
-                    return results
-                results.extend(done)
-                reason = f"map function stopped: {exc.reason}" if exc.fatal else exc.reason
-                results.append([reason] * len(self._maps))
-                pending = pending[len(done) + 1:]
-        return results
 
     def reduce(self, view: int, keys: Any, values: list[Any], rereduce: bool) -> Any:
         """Run the JavaScript reduce of ``view`` once; raise JsError if it fails."""

@@ -1,13 +1,17 @@
 """JavaScript prelude of every view context: emit, the 2.x helpers and the batch drivers."""
 
 PRELUDE = r"""
-var __emitted = null;
+var __rows = null;
+var __doc = 0;
+var __view = 0;
+var __emits = 0;
 var __maps = [];
 var __reduces = {};
-var __progress = [];
+var __progress = null;
 
 function emit(key, value) {
-  __emitted.push([key === undefined ? null : key, value === undefined ? null : value]);
+  __rows.push([__doc, __view, __emits++, key === undefined ? null : key,
+               value === undefined ? null : value]);
 }
 
 function sum(values) {
@@ -42,30 +46,46 @@ function __fatal(e) {
   return e instanceof InternalError;
 }
 
-function __mapBatch(batchJson) {
-  var batch = JSON.parse(batchJson);
-  var out = __progress = [];
-  for (var i = 0; i < batch.length; i++) {
-    var entry = batch[i], meta = entry[1], doc = entry[0];
-    if (meta.type === "json") {
-      try { doc = JSON.parse(doc); } catch (e) { out.push(0); continue; }
+function __hex8(number) {
+  var text = (number >>> 0).toString(16);
+  return "00000000".slice(text.length) + text;
+}
+
+function __mapBatch(base, texts, columnsJson, casHex, kinds) {
+  var docs = texts.split("\x1e");
+  var columns = JSON.parse(columnsJson);
+  var ids = columns[0], seqnos = columns[1], expirations = columns[2], flags = columns[3];
+  var rows = __rows = [], errors = [], notJson = [];
+  __progress = [base, rows, errors, notJson];
+  for (var i = 0; i < docs.length; i++) {
+    var position = base + i, isJson = kinds.charCodeAt(i) === 106, doc = docs[i];
+    __progress[0] = position;
+    if (isJson) {
+      try { doc = JSON.parse(doc); } catch (e) { notJson.push(position); continue; }
     }
-    var perView = new Array(__maps.length);
+    var meta = {id: ids[i],
+                rev: seqnos[i] + "-" + casHex.substr(16 * i, 16) + __hex8(expirations[i]) +
+                     __hex8(flags[i]),
+                flags: flags[i], expiration: expirations[i], type: isJson ? "json" : "base64"};
+    __doc = position;
     for (var v = 0; v < __maps.length; v++) {
-      __emitted = [];
+      var mark = rows.length;
+      __view = v;
+      __emits = 0;
       try {
         __maps[v](doc, meta);
-        perView[v] = __emitted;
       } catch (e) {
         if (__fatal(e)) throw e;
-        perView[v] = String(e);
+        rows.length = mark;
+        errors.push([position, v, String(e)]);
       }
     }
-    out.push(perView);
   }
-  __emitted = null;
-  __progress = [];
-  return JSON.stringify(out);
+  __progress[0] = base + docs.length;
+  var out = JSON.stringify([rows, errors, notJson]);
+  __rows = null;
+  __progress = null;
+  return out;
 }
 
 function __reduce(view, keysJson, valuesJson, rereduce) {

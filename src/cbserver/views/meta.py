@@ -6,7 +6,6 @@ import json
 import time
 from typing import Any, Protocol
 
-from .js import MapInput
 
 
 class ItemLike(Protocol):
@@ -35,20 +34,6 @@ def is_live(item: ItemLike | None, now: float | None = None) -> bool:
     if item is None:
         return False
     return not item.expiry or item.expiry > (time.time() if now is None else now)
-
-
-def json_input(doc_id: str, item: ItemLike) -> MapInput | None:
-    """Return the map input of an item treated as JSON, or None if its value is not UTF-8."""
-    try:
-        text = bytes(item.value).decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    return MapInput(text, meta_of(doc_id, item, "json"))
-
-
-def base64_input(doc_id: str, item: ItemLike) -> MapInput:
-    """Return the map input of a non-JSON item: ``doc`` is the base64 text of its value."""
-    return MapInput(base64.b64encode(bytes(item.value)).decode("ascii"), meta_of(doc_id, item, "base64"))
 
 
 def decode_doc_id(key: bytes) -> str | None:

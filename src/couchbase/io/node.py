@@ -1,28 +1,33 @@
 """One data (memcached-protocol) connection to a node: connect, SASL, liveness."""
 from __future__ import annotations
 
+import select
 import socket
 import time
 
-from ..protocol import FrameDecoder, FrameError, Opcode, Status, encode_request
-from ..protocol.frames import Frame
+from ..protocol import FrameError, Opcode, Status
+from ..protocol.replies import Reply, pack_request, split_replies
 from ..protocol.sasl import cram_md5_response, plain_message
 from .rc import ClientIOError, Rc, rc_for_status
 from .sockets import open_tcp
 
+_POLL_IN = select.POLLIN | select.POLLPRI
+
 
 class NodeConn:
-    """A non-blocking socket to ``host:port`` with its own frame decoder and opaques."""
+    """A non-blocking socket to ``host:port``, the bytes received but not yet parsed
+    (``rbuf``), the next opaque and a poller watching the socket for input."""
 
-    __slots__ = ("host", "port", "sock", "decoder", "opaque", "address")
+    __slots__ = ("host", "port", "sock", "rbuf", "opaque", "address", "poller")
 
     def __init__(self, host: str, port: int) -> None:
         self.host = host
         self.port = port
         self.address = f"{host}:{port}"
         self.sock: socket.socket | None = None
-        self.decoder = FrameDecoder()
+        self.rbuf = b""
         self.opaque = 0
+        self.poller: select.poll | None = None
 
     def connect(self, user: str | None, password: str, timeout: float) -> None:
         """Open the socket and authenticate the bucket user (PLAIN, or CRAM-MD5 when
@@ -31,7 +36,7 @@ class NodeConn:
         deadline = time.monotonic() + timeout
         sock = open_tcp(self.host, self.port, timeout)
         self.sock = sock
-        self.decoder = FrameDecoder()
+        self.rbuf = b""
         try:
             if user is not None:
                 self._authenticate(user, password, deadline)
@@ -45,6 +50,9 @@ class NodeConn:
             self.close()
             raise
         sock.setblocking(False)
+        poller = select.poll()
+        poller.register(sock.fileno(), _POLL_IN)
+        self.poller = poller
 
     def _authenticate(self, user: str, password: str, deadline: float) -> None:
         mechs = self._call(Opcode.SASL_LIST_MECHS, b"", b"", deadline)
@@ -62,38 +70,32 @@ class NodeConn:
             raise ClientIOError(rc, f"SASL authentication of {user!r} at {self.address} failed "
                                     f"(status 0x{reply.status:02x})")
 
-    def _call(self, opcode: int, key: bytes, value: bytes, deadline: float) -> Frame:
+    def _call(self, opcode: int, key: bytes, value: bytes, deadline: float) -> Reply:
         """Blocking request/reply, used only during the handshake."""
         sock = self.sock
-        self.opaque += 1
+        self.opaque = (self.opaque + 1) & 0xFFFFFFFF
         sock.settimeout(max(deadline - time.monotonic(), 0.001))
-        sock.sendall(encode_request(opcode, key, value=value, opaque=self.opaque))
+        sock.sendall(pack_request(opcode, key, b"", value, 0, self.opaque, 0))
         while True:
-            frame = self.decoder.next_frame()
-            if frame is not None:
-                return frame
+            replies, pos = split_replies(self.rbuf)
+            if replies:
+                self.rbuf = self.rbuf[pos:]
+                return replies[0]
             sock.settimeout(max(deadline - time.monotonic(), 0.001))
             data = sock.recv(65536)
             if not data:
                 raise ClientIOError(Rc.NETWORK_ERROR, f"{self.address} closed during SASL")
-            self.decoder.feed(data)
+            self.rbuf += data
 
     def is_open(self) -> bool:
-        """True if the socket exists and the peer has not closed it while idle."""
-        sock = self.sock
-        if sock is None:
-            return False
-        try:
-            data = sock.recv(1, socket.MSG_PEEK)
-        except BlockingIOError:
-            return True
-        except OSError:
-            return False
-        # An idle connection has nothing to read: EOF or stray bytes both mean reconnect.
-        del data
-        return False
+        """True if the socket exists and the peer has not closed it while idle: an
+        idle connection has nothing to read, so EOF or stray bytes both mean reconnect."""
+        return self.poller is not None and not self.poller.poll(0)
 
     def close(self) -> None:
+        """Drop the socket and whatever was buffered from it."""
+        self.poller = None
+        self.rbuf = b""
         if self.sock is not None:
             try:
                 self.sock.close()

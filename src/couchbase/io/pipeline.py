@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Generator
 
-from ..protocol import FrameError, Opcode, Status, encode_request
-from ..protocol.frames import Frame
+from ..protocol import FrameError, Opcode
+from ..protocol.replies import pack_request, split_replies
 from .node import NodeConn
 from .ops import Op
 from .rc import Rc, rc_for_status
@@ -19,7 +19,8 @@ Waits = list[tuple[int, int]]
 Ready = dict[int, int]
 
 _QUIET_GET = {Opcode.GET: Opcode.GETQ, Opcode.GAT: Opcode.GATQ}
-_RECV_SIZE = 64 * 1024
+_STAT = Opcode.STAT.value
+_RECV_SIZE = 256 * 1024
 
 
 class NodePipe:
@@ -29,27 +30,29 @@ class NodePipe:
 
     def __init__(self, node: NodeConn, ops: list[tuple[Op, int]]) -> None:
         self.node = node
-        self.waiting: dict[int, Op] = {}
+        waiting: dict[int, Op] = {}
+        self.waiting = waiting
         self.quiet: list[int] = []
         self.noop = 0
         self.error = 0
         parts = []
-        gets = sum(1 for op, _ in ops if op.opcode in _QUIET_GET)
+        append = parts.append
+        quiet_gets = len(ops) > 1 and sum(1 for op, _ in ops if op.opcode in _QUIET_GET) > 1
         opaque = node.opaque
+        address = node.address
         for op, vbucket in ops:
             opaque = (opaque + 1) & 0xFFFFFFFF
             opcode = op.opcode
-            if gets > 1 and opcode in _QUIET_GET:
+            if quiet_gets and opcode in _QUIET_GET:
                 opcode = _QUIET_GET[opcode]
                 self.quiet.append(opaque)
-            op.server = node.address
-            self.waiting[opaque] = op
-            parts.append(encode_request(opcode, op.key, op.extras, op.value, vbucket=vbucket,
-                                        opaque=opaque, cas=op.cas))
+            op.server = address
+            waiting[opaque] = op
+            append(pack_request(opcode, op.key, op.extras, op.value, vbucket, opaque, op.cas))
         if self.quiet:
             opaque = (opaque + 1) & 0xFFFFFFFF
             self.noop = opaque
-            parts.append(encode_request(Opcode.NOOP, opaque=opaque))
+            append(pack_request(Opcode.NOOP, b"", b"", b"", 0, opaque, 0))
         node.opaque = opaque
         self.out = memoryview(b"".join(parts))
         self.sent = 0
@@ -87,37 +90,38 @@ class NodePipe:
         if not data:
             self.fail(Rc.NETWORK_ERROR)
             return
-        decoder = node.decoder
-        decoder.feed(data)
+        buf = node.rbuf + data if node.rbuf else data
         try:
-            while True:
-                frame = decoder.next_frame()
-                if frame is None:
-                    return
-                self.on_frame(frame)
+            replies, pos = split_replies(buf)
         except FrameError:
             self.fail(Rc.PROTOCOL_ERROR)
+            return
+        node.rbuf = buf[pos:] if pos < len(buf) else b""
+        waiting = self.waiting
+        for reply in replies:
+            opaque = reply.opaque
+            op = waiting.get(opaque)
+            if op is None:
+                if opaque == self.noop and self.noop:
+                    self._end_quiet()
+                continue
+            if op.opcode == _STAT and reply.status == 0 and reply.key:
+                if op.replies is None:
+                    op.replies = []
+                op.replies.append(reply)
+                continue
+            del waiting[opaque]
+            op.rc = rc_for_status(reply.status)
+            op.reply = reply
 
-    def on_frame(self, frame: Frame) -> None:
-        opaque = frame.opaque
-        if opaque == self.noop and self.noop:
-            for q in self.quiet:
-                op = self.waiting.pop(q, None)
-                if op is not None:
-                    op.finish(Rc.KEY_ENOENT)
-            self.noop = 0
-            return
-        op = self.waiting.get(opaque)
-        if op is None:
-            return
-        if op.opcode == Opcode.STAT and frame.status == Status.SUCCESS:
-            if frame.key:
-                if op.frames is None:
-                    op.frames = []
-                op.frames.append(frame)
-                return
-        del self.waiting[opaque]
-        op.finish(rc_for_status(frame.status), frame)
+    def _end_quiet(self) -> None:
+        """The NOOP answered: every quiet get still unanswered was a miss."""
+        waiting = self.waiting
+        for opaque in self.quiet:
+            op = waiting.pop(opaque, None)
+            if op is not None:
+                op.finish(Rc.KEY_ENOENT)
+        self.noop = 0
 
 
 def run_pipes(pipes: list[NodePipe]) -> Generator[Waits, Ready, None]:

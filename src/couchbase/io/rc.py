@@ -64,9 +64,13 @@ _STATUS_TO_RC = {
 }
 
 
+_RC_OF_STATUS = {int(status): int(rc) for status, rc in _STATUS_TO_RC.items()}
+_GENERIC_ERROR = Rc.ERROR.value
+
+
 def rc_for_status(status: int) -> int:
     """lcb rc for a server status; unknown statuses are the generic ERROR."""
-    return _STATUS_TO_RC.get(status, Rc.ERROR)
+    return _RC_OF_STATUS.get(status, _GENERIC_ERROR)
 
 
 class ClientIOError(Exception):

@@ -7,9 +7,10 @@ import logging
 import threading
 import time
 
-from ..protocol import Opcode
+from ..protocol import Opcode, vbucket_for_key
 from ..protocol.config import BucketConfig, ConfigError, parse_bucket_config
 from .config_stream import ConfigStream
+from .direct import round_trip
 from .node import NodeConn
 from .ops import Op
 from .pipeline import NodePipe, run_pipes
@@ -30,6 +31,8 @@ class Router:
         self.timeout = timeout
         self.nodes: dict[tuple[str, int], NodeConn] = {}
         self._nodes_for: BucketConfig | None = None
+        self._by_index: list[NodeConn] = []
+        self._masters: list[int] = []
         self._lock = threading.Lock()
         self.stream: ConfigStream = stream_factory(self.apply)
 
@@ -66,7 +69,7 @@ class Router:
                 return
             for op in retry:
                 op.rc = -1
-                op.frame = None
+                op.reply = None
             todo = retry
             attempt += 1
 
@@ -75,7 +78,7 @@ class Router:
         when the deadline leaves no time for another round."""
         before = self.config
         for op in retry:
-            body = op.frame.value if op.frame is not None else b""
+            body = op.reply.value if op.reply is not None else b""
             if body[:1] == b"{":
                 try:
                     self.apply(parse_bucket_config(body, op.server.rpartition(":")[0]))
@@ -96,42 +99,58 @@ class Router:
         return True
 
     def _node(self, config: BucketConfig, index: int, deadline: float) -> NodeConn:
-        address = config.kv_nodes[index]
-        node = self.nodes.get(address)
-        if node is None:
-            node = self.nodes[address] = NodeConn(*address)
+        node = self._by_index[index]
         if not node.is_open():
             user = None if config.name == "default" else config.name
             node.connect(user, config.sasl_password, max(deadline - time.monotonic(), 0.001))
         return node
 
     def _prune(self, config: BucketConfig) -> None:
-        if self._nodes_for is config:
-            return
+        """Adopt ``config``'s node list: close dropped nodes, index the kept ones and
+        precompute each vBucket's master."""
         alive = set(config.kv_nodes)
         for address in [a for a in self.nodes if a not in alive]:
             self.nodes.pop(address).close()
+        nodes = self.nodes
+        self._by_index = [nodes.get(a) or nodes.setdefault(a, NodeConn(*a))
+                          for a in config.kv_nodes]
+        self._masters = [row[0] for row in config.vbucket_map]
         self._nodes_for = config
 
     def _round(self, ops: list[Op], deadline: float) -> None:
         config = self.config
         if config is None:
             raise ClientIOError(Rc.EBADHANDLE, "connection has no bucket configuration")
-        self._prune(config)
+        if self._nodes_for is not config:
+            self._prune(config)
+        if len(ops) == 1 and ops[0].node is None:
+            op = ops[0]
+            masters = self._masters
+            vb = vbucket_for_key(op.key, len(masters))
+            index = masters[vb]
+            if index >= 0:
+                node = self._by_index[index]
+                if node.poller is not None and not node.poller.poll(0):
+                    round_trip(node, op, vb, deadline)
+                    return
         groups: dict[int, list[tuple[Op, int]]] = {}
         vbucket_of = config.vbucket_of
-        vbmap = config.vbucket_map
+        masters = self._masters
+        nodes = len(config.kv_nodes)
         for op in ops:
             if op.node is None:
                 vb = vbucket_of(op.key)
-                index = vbmap[vb][0]
+                index = masters[vb]
             else:
                 vb = 0 if op.opcode in (Opcode.STAT, Opcode.OBSERVE) else vbucket_of(op.key)
                 index = op.node
-            if index < 0 or index >= len(config.kv_nodes):
+            if index < 0 or index >= nodes:
                 op.finish(Rc.NOT_MY_VBUCKET)
                 continue
-            groups.setdefault(index, []).append((op, vb))
+            group = groups.get(index)
+            if group is None:
+                group = groups[index] = []
+            group.append((op, vb))
         pipes = []
         for index, group in groups.items():
             try:

@@ -41,7 +41,8 @@ class Flusher:
         self._health = health
         self._pager_interval = pager_interval
         self._clock = clock
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()  # taken directly on the hot path, cheaper than _cond
+        self._cond = threading.Condition(self._lock)
         self._pending: dict[bytes, Any] = {}
         self._pending_bytes = 0
         self._pending_seqno = 0
@@ -86,11 +87,12 @@ class Flusher:
         else:
             seqno = item.seqno
             size = len(key) + len(item.value) + ENTRY_OVERHEAD
-        with self._cond:
-            if not self._pending:
+        with self._lock:
+            pending = self._pending
+            if not pending:
                 self._pending_since = time.monotonic()
                 self._cond.notify()
-            self._pending[key] = item
+            pending[key] = item
             self._pending_bytes += size
             if seqno > self._pending_seqno:
                 self._pending_seqno = seqno

@@ -169,6 +169,12 @@ class Bucket:
         delta = len(value) - (len(old.value) if old is not None else -ITEM_OVERHEAD - len(key))
         if delta > 0 and self.mem_used + delta > self.settings.ram_quota:
             return ENOMEM, None
+        return SUCCESS, self._commit(key, old, value, flags, expiry, datatype, delta)
+
+    def _commit(self, key: bytes, old: Item | None, value: bytes, flags: int, expiry: int,
+                datatype: int, delta: int) -> Item:
+        """Put the new Item in place (quota already checked): new CAS and seqno, memory
+        accounting by ``delta``, listeners told."""
         self.mem_used += delta
         self.seqno += 1
         self._cas += 1
@@ -180,7 +186,7 @@ class Bucket:
             self._tombstones.pop(key, None)
         if self._listeners:
             self._notify(key, item)
-        return SUCCESS, item
+        return item
 
     @staticmethod
     def _guard(item: Item, cas: int, now: float) -> int:
@@ -210,9 +216,10 @@ class Bucket:
         item = self._items.get(key)
         if item is None:
             return None
-        now = self.clock()
-        if item.lock_expiry > now or 0 < item.expiry <= now:
-            return None
+        if item.lock_expiry or item.expiry:
+            now = self.clock()
+            if item.lock_expiry > now or 0 < item.expiry <= now:
+                return None
         stats = self.stats
         stats["cmd_get"] += 1
         stats["get_hits"] += 1
@@ -269,18 +276,19 @@ class Bucket:
                   datatype: int) -> Item | None:
         """The KV fast path's SET without CAS: the new item when the SET is certain to
         succeed, else None with nothing changed (the caller falls back to :meth:`store`)."""
-        now = self.clock()
         old = self._items.get(key)
-        if old is not None and (old.lock_expiry > now or 0 < old.expiry <= now):
-            return None
+        if old is not None and (old.lock_expiry or old.expiry):
+            now = self.clock()
+            if old.lock_expiry > now or 0 < old.expiry <= now:
+                return None
         if self.throttled:
             return None
         delta = len(value) - (len(old.value) if old is not None else -ITEM_OVERHEAD - len(key))
         if delta > 0 and self.mem_used + delta > self.settings.ram_quota:
             return None
         self.stats["cmd_set"] += 1
-        expiry = 0 if exptime == 0 else absolute_expiry(exptime, now)
-        return self._install(key, old, value, flags, expiry, datatype)[1]
+        expiry = absolute_expiry(exptime, self.clock()) if exptime else 0
+        return self._commit(key, old, value, flags, expiry, datatype, delta)
 
     def concat(self, key: bytes, data: bytes, append: bool, cas: int = 0) -> tuple[int, Item | None]:
         """APPEND / PREPEND: keep flags and expiry; NOT_STORED on a missing key."""

@@ -24,7 +24,8 @@ def handle_get_cluster_config(session: Session, frame: Frame, bucket: Bucket | N
     client keeps the 2.x rule: the bucket it authenticated for, else ``default``.
     """
     if frame.key or frame.value or len(frame.extras) not in (0, _KNOWN_VERSION.size):
-        return error(frame, Status.EINVAL, "GET_CLUSTER_CONFIG takes only optional epoch+rev extras")
+        return error(frame, Status.EINVAL,
+                     "GET_CLUSTER_CONFIG takes only optional epoch+rev extras")
     server = session.server
     if frame.extras:
         epoch, rev = _KNOWN_VERSION.unpack(frame.extras)

@@ -11,7 +11,7 @@ from couchbase.protocol import (HEADER_LEN, MAX_KEY_LEN, MAX_VALUE_LEN, Frame, F
 from couchbase.protocol.frames import HEADER, build_frame, parse_header
 
 from .dispatch import HANDLERS, KEYED
-from .fast_path import FAST_SERVERS
+from .fast_path import serve_fast
 from .responses import error
 from .state import Session
 
@@ -30,8 +30,19 @@ _REQUEST = int(Magic.REQUEST)
 _unpack_header = HEADER.unpack_from
 
 
+def _fast_bucket(session: Session) -> tuple["Bucket | None", int]:
+    """The bucket the fast path may serve and its vBucket count; (None, 0) when every
+    request must take the full path (no bucket, bucket deleted or warming up)."""
+    bucket = session.data_bucket()
+    if bucket is None or bucket.deleted or bucket.warming_up:
+        return None, 0
+    return bucket, bucket.num_vbuckets
+
+
 class KVProtocol(asyncio.Protocol):
     """One client connection on the KV port."""
+
+    __slots__ = ("server", "_partial", "_need", "session", "transport")
 
     def __init__(self, server: "Server") -> None:
         self.server = server
@@ -59,9 +70,10 @@ class KVProtocol(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         """Serve every complete request received so far, replies in request order.
 
-        Headers are parsed straight off the received bytes; the commonest requests go
-        through :mod:`.fast_path`, every other one through the dispatch table. A frame
-        split across reads waits in ``_partial`` until ``_need`` bytes are there.
+        Headers are parsed straight off the received bytes; runs of the commonest
+        requests go through :func:`.fast_path.serve_fast`, every other request through
+        the dispatch table. A frame split across reads waits in ``_partial`` until
+        ``_need`` bytes are there.
         """
         partial = self._partial
         if partial is not None:
@@ -74,10 +86,14 @@ class KVProtocol(asyncio.Protocol):
         out: list[bytes] = []
         reason = None
         need = HEADER_LEN
-        bucket = session.data_bucket()
+        bucket, vbuckets = _fast_bucket(session)
         end = len(data)
         pos = 0
-        while end - pos >= HEADER_LEN:
+        while True:
+            if bucket is not None:
+                pos = serve_fast(session, bucket, vbuckets, data, pos, out)
+            if end - pos < HEADER_LEN:
+                break
             if data[pos] == _REQUEST:
                 (magic, opcode, key_len, extras_len, datatype, vbucket, body_len, opaque,
                  cas) = _unpack_header(data, pos)
@@ -103,20 +119,12 @@ class KVProtocol(asyncio.Protocol):
                 need = stop - pos
                 break
             pos = stop
-            if magic == _REQUEST:
-                fast = FAST_SERVERS[opcode]
-                if (fast is not None and bucket is not None and not bucket.deleted
-                        and not bucket.warming_up and 0 < key_len <= MAX_KEY_LEN
-                        and vbucket < bucket.num_vbuckets
-                        and fast(session, bucket, data, start, opcode, key_len, extras_len,
-                                 datatype, body_len, opaque, cas, out)):
-                    continue
             frame = build_frame(magic, opcode, framing_len, key_len, extras_len, datatype,
                                 vbucket, opaque, cas, data[start:stop])
             reason = self._serve(frame, out)
             if reason is not None:
                 break
-            bucket = session.data_bucket()
+            bucket, vbuckets = _fast_bucket(session)
         transport = self.transport
         if out:
             transport.write(b"".join(out))

@@ -5,8 +5,8 @@ from collections.abc import Callable
 
 from couchbase.protocol import Opcode as Op
 
-from . import (arithmetic, auth, config, error_map, flush, locking, observe, retrieve, session, stats,
-               store, touch)
+from . import (arithmetic, auth, config, error_map, flush, locking, observe, retrieve, session,
+               stats, store, touch)
 
 #: The handler needs a bucket the connection may use.
 BUCKET = 1

@@ -1,6 +1,6 @@
-"""A full disk (a real file-size limit in a child process) is reported, writes are held off
-with ETMPFAIL once the backlog is over its limit, nothing unpersisted is ever reported
-persisted, and once space is back the flusher catches up by itself."""
+"""A full disk (a real file-size limit on the bucket's writer process) is reported, writes
+are held off with ETMPFAIL once the backlog is over its limit, nothing unpersisted is ever
+reported persisted, and once space is back the flusher catches up by itself."""
 from __future__ import annotations
 
 import json
@@ -9,7 +9,7 @@ import sys
 import textwrap
 
 CHILD = textwrap.dedent('''
-    import asyncio, json, resource, signal, sys
+    import asyncio, json, resource, sys
     sys.path.insert(0, sys.argv[2])
     from couchbase.protocol import ObserveState
     from cbserver.engine.bucket import SET
@@ -19,9 +19,9 @@ CHILD = textwrap.dedent('''
         manager, bucket = await open_bucket(sys.argv[1], max_backlog_bytes=300_000)
         bucket.store(SET, b"before", b"x", 0, 0)
         await settle(manager)
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, hard))
+        writer = manager.bucket("default").flusher.writer.pid
+        soft, hard = resource.prlimit(writer, resource.RLIMIT_FSIZE)
+        resource.prlimit(writer, resource.RLIMIT_FSIZE, (64 * 1024, hard))
         statuses = [bucket.store(SET, b"big-%d" % i, b"y" * 2000, 0, 0)[0] for i in range(500)]
         checkpoint = manager.bucket("default").checkpoint()
         await asyncio.sleep(1.0)
@@ -31,7 +31,7 @@ CHILD = textwrap.dedent('''
                   "statuses": sorted(set(statuses)), "accepted": accepted,
                   "throttled": bucket.throttled,
                   "before": bucket.observe(b"before")[0]}
-        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        resource.prlimit(writer, resource.RLIMIT_FSIZE, (soft, hard))
         await asyncio.wait_for(asyncio.wrap_future(checkpoint), 30)
         await asyncio.sleep(0)
         report["state_after"] = bucket.observe(b"big-%d" % (accepted - 1))[0]

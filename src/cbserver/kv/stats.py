@@ -8,7 +8,8 @@ from collections.abc import Callable
 from couchbase.protocol import MAX_VALUE_LEN, Frame, Status, encode_response
 
 from cbserver.engine import Bucket
-from cbserver.engine.bucket import DEFAULT_LOCK_SECONDS, MAX_LOCK_SECONDS
+from cbserver.engine.bucket import DEFAULT_LOCK_SECONDS, ITEM_OVERHEAD, MAX_LOCK_SECONDS
+from cbserver.process_memory import process_memory
 
 from .responses import error
 from .state import Session
@@ -45,7 +46,12 @@ def _default(session: Session, bucket: Bucket, arg: str) -> Stats:
 
 
 def _memory(session: Session, bucket: Bucket, arg: str) -> Stats:
+    """The bucket's accounted bytes (what the quota is checked against), its disk queue
+    and the whole process's real memory from /proc/self/statm."""
     quota = bucket.settings.ram_quota
+    overhead = ITEM_OVERHEAD * len(bucket)
+    process = process_memory()
+    persistence = session.server.persistence_stats(bucket)
     return [
         ("mem_used", bucket.mem_used),
         ("bytes", bucket.mem_used),
@@ -53,10 +59,12 @@ def _memory(session: Session, bucket: Bucket, arg: str) -> Stats:
         ("ep_mem_high_wat", quota * 85 // 100),
         ("ep_mem_low_wat", quota * 75 // 100),
         ("ep_kv_size", bucket.mem_used),
-        ("ep_value_size", bucket.mem_used),
-        ("ep_overhead", 0),
-        ("ep_oom_errors", 0),
-        ("ep_tmp_oom_errors", 0),
+        ("ep_value_size", bucket.mem_used - overhead),
+        ("ep_overhead", overhead),
+        ("ep_diskqueue_memory", persistence.get("ep_diskqueue_memory", 0)),
+        ("total_resident_bytes", process.resident),
+        ("total_virtual_bytes", process.virtual),
+        ("total_shared_bytes", process.shared),
     ]
 
 

@@ -5,11 +5,13 @@ Layout of a data directory (see :mod:`.datadir`)::
     <data-dir>/.lock                    exclusive lock of the running server (holds its pid)
     <data-dir>/buckets.json             bucket definitions, written atomically
     <data-dir>/buckets/<name>/kv.sqlite3  one SQLite database (WAL) per bucket
+    <data-dir>/buckets/<name>/flushed-seqno  seqno of the last flush (:mod:`.flush_marker`)
 
 Use from the server: ``StorageManager(root).open()`` returns the bucket definitions;
 ``open_bucket(name)`` returns a :class:`BucketPersistence`; :func:`warm_up` streams its
 documents into the engine; ``persistence.start(bucket, loop)`` subscribes the write-behind
-flusher to the bucket's mutations and reports durable progress with
+flusher to the bucket's mutations, hands the database to the bucket's writer process
+(:mod:`.writer`, SQLite on a core of its own) and reports durable progress with
 ``bucket.mark_persisted(seqno)``, which OBSERVE "persisted" rests on;
 ``manager.close()`` drains every flusher at shutdown. Problems (foreign files,
 failed commits, a full disk) are collected in ``manager.health`` for the log and REST.

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
+from .flush_marker import read_flush_marker
 from .flusher import Flusher
 from .health import StorageHealth
 from .store import COUNTERS, BucketStore, StoredDoc
@@ -25,21 +26,24 @@ class BucketPersistence:
     ``bucket`` is reserved for the CAS and seqno counters.
     """
 
-    def __init__(self, name: str, store: BucketStore, health: StorageHealth,
-                 **flusher_options) -> None:
+    def __init__(self, name: str, store: BucketStore, health: StorageHealth, *,
+                 lock_fd: int | None = None, **flusher_options) -> None:
         self.name = name
         self.store = store
-        self.flusher = Flusher(store, health, name=name, **flusher_options)
         self._meta_lock = threading.Lock()
         self._meta = {entry: value for entry, value in store.meta_items().items()
                       if entry[0] != COUNTERS}
+        self.flushed_seqno = read_flush_marker(store.path.parent)
         self.max_cas = store.counter("max_cas")
-        self.max_seqno = store.counter("max_seqno")
+        self.max_seqno = max(store.counter("max_seqno"), self.flushed_seqno)
+        self.flusher = Flusher(store.path, health, name=name, persisted_seqno=self.max_seqno,
+                               lock_fd=lock_fd, **flusher_options)
+        self._store_open = True
         self._closed = False
 
     def load(self, now: int) -> Iterator[list[StoredDoc]]:
         """Yield the live documents in chunks (warmup); call before :meth:`start`."""
-        return self.store.load(now)
+        return self.store.load(now, after_seqno=self.flushed_seqno)
 
     def start(self, bucket: Any, loop: asyncio.AbstractEventLoop) -> None:
         """Subscribe the flusher to ``bucket`` (after warmup) and start it.
@@ -63,6 +67,7 @@ class BucketPersistence:
         bucket.mark_persisted(flusher.persisted_seqno)
         flusher.on_persisted = persisted
         flusher.on_congested = _throttle
+        self._close_store()
         bucket.subscribe(flusher)
         flusher.start()
 
@@ -103,10 +108,17 @@ class BucketPersistence:
         if self._closed:
             return True
         self._closed = True
+        self._close_store()
         if self.flusher.started:
             return self.flusher.stop(timeout)
-        self.store.close()
         return True
+
+    def _close_store(self) -> None:
+        """Close the server's own connection (warmup and metadata reads are done with it);
+        from then on only the writer process touches the database."""
+        if self._store_open:
+            self._store_open = False
+            self.store.close(checkpoint=False)
 
     @staticmethod
     def _check_namespace(namespace: str) -> None:

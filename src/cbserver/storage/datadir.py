@@ -5,6 +5,7 @@ import fcntl
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 
 from .errors import DataDirLockedError
@@ -15,7 +16,11 @@ LOCK_FILE = ".lock"
 BUCKETS_DIR = "buckets"
 KV_DB = "kv.sqlite3"
 SQLITE_SIDE_FILES = ("-wal", "-shm", "-journal")
-KNOWN_BUCKET_FILES = frozenset([KV_DB] + [KV_DB + suffix for suffix in SQLITE_SIDE_FILES])
+FLUSH_MARKER_FILES = ("flushed-seqno", "flushed-seqno.tmp")
+KNOWN_BUCKET_FILES = frozenset([KV_DB, *FLUSH_MARKER_FILES]
+                               + [KV_DB + suffix for suffix in SQLITE_SIDE_FILES])
+#: How long a start waits for the writer processes of a server that died to finish.
+STALE_LOCK_WAIT_S = 30.0
 _BUCKET_NAME = re.compile(r"[A-Za-z0-9_%.\-]{1,100}")
 
 
@@ -54,20 +59,35 @@ class DataDir:
         """Return the SQLite database path of bucket ``name``."""
         return self.bucket_dir(name) / KV_DB
 
-    def acquire(self) -> None:
-        """Create the directory and take its exclusive lock so two servers never share it."""
+    @property
+    def lock_fd(self) -> int | None:
+        """Return the descriptor holding the lock (writer processes inherit it)."""
+        return self._lock_fd
+
+    def acquire(self, stale_wait: float = STALE_LOCK_WAIT_S) -> None:
+        """Create the directory and take its exclusive lock so two servers never share it.
+
+        The writer processes of a server hold the lock too. When the server recorded in
+        the lock file is dead but the lock is still held, its writers are finishing a
+        commit: wait for them (up to ``stale_wait`` seconds) instead of refusing.
+        """
         (self.root / BUCKETS_DIR).mkdir(parents=True, exist_ok=True)
         path = self.root / LOCK_FILE
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.read(fd, 32).decode("ascii", "replace").strip() or "unknown"
-            os.close(fd)
-            raise DataDirLockedError(path, f"data directory is in use by another cbserver "
-                                           f"(pid {holder})") from None
+        deadline = time.monotonic() + stale_wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "unknown"
+                if _alive(holder) or time.monotonic() > deadline:
+                    os.close(fd)
+                    raise DataDirLockedError(path, f"data directory is in use by another "
+                                                   f"cbserver (pid {holder})") from None
+                time.sleep(0.02)
         os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode("ascii"))
+        os.pwrite(fd, str(os.getpid()).encode("ascii"), 0)
         self._lock_fd = fd
 
     def release(self) -> None:
@@ -98,3 +118,16 @@ class DataDir:
                     if child.name not in KNOWN_BUCKET_FILES:
                         health.warning(str(child), f"unexpected file in the directory of bucket "
                                                    f"{entry.name!r}; ignored")
+
+
+def _alive(pid_text: str) -> bool:
+    """Return True if the process ``pid_text`` names still exists (unknown counts as alive)."""
+    try:
+        os.kill(int(pid_text), 0)
+    except ValueError:
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

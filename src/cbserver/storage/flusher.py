@@ -1,65 +1,86 @@
-"""Write-behind flusher: a dedicated thread that group-commits coalesced mutations to SQLite.
+"""Write-behind flusher: hands mutations to the bucket's writer process in batches.
 
-The event loop only records the newest item of each key in ``pending`` (one dict store
-under a short lock) together with the bucket seqno of that mutation. The thread swaps
-``pending`` out, commits it in one transaction (WAL fsynced, see :mod:`.store`) and then
-reports the highest seqno it made durable through ``on_persisted``; the engine turns that
-into OBSERVE "persisted". A failed commit keeps the batch (newer writes win), reports the
-error for the log and REST, and is retried: nothing unpersisted is ever reported persisted.
+The event loop's share per mutation is one ``list.append`` (the engine item itself, or
+``(key, seqno)`` for a delete) and a byte count, without a lock: an append is atomic
+under the interpreter lock, and the shipping thread takes entries with ``len``, a slice
+and ``del`` of that prefix, which appends at the end cannot disturb (the rare operations
+that rewrite the lists, flush and requeue, take the lock as the taking does). The thread
+keeps only the newest state of each key, encodes the batch in bulk (column by column,
+one ``marshal`` call, see :mod:`.writer_wire`) and hands it to the writer process
+(:mod:`.writer`), which commits it in one transaction (WAL fsynced, see :mod:`.store`)
+on a core of its own. Once the writer acknowledged the commit, the thread reports the
+highest seqno made durable through ``on_persisted``; the engine turns that into OBSERVE
+"persisted". A failed commit or a dead writer puts the batch back in front of newer
+writes, reports the error for the log and REST, and is retried (with a new writer if
+needed): nothing unpersisted is ever reported persisted.
 """
 from __future__ import annotations
 
 import concurrent.futures
 import logging
-import sqlite3
+import operator
 import threading
 import time
+from array import array
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from .flush_marker import write_flush_marker
 from .health import StorageHealth
-from .store import I64_MAX, BucketStore, MetaOp, to_sql_u64
+from .store import MetaOp
+from .writer_process import CommitFailed, WriterFailed, WriterProcess
+from .writer_wire import encode
 
 log = logging.getLogger("cbserver.storage")
 
 ENTRY_OVERHEAD = 64  # bytes of bookkeeping counted per queued mutation
 RETRY_MIN_S = 0.05
 RETRY_MAX_S = 2.0
+_KEY = operator.attrgetter("key")
+_VALUE = operator.attrgetter("value")
+_FLAGS = operator.attrgetter("flags")
+_EXPIRY = operator.attrgetter("expiry")
+_CAS = operator.attrgetter("cas")
+_DATATYPE = operator.attrgetter("datatype")
+_SEQNO = operator.attrgetter("seqno")
 
 
 class Flusher:
     """Persists one bucket behind its back; the bucket calls :meth:`on_mutation` and friends."""
 
-    def __init__(self, store: BucketStore, health: StorageHealth, *, name: str,
+    def __init__(self, path: Path, health: StorageHealth, *, name: str,
+                 persisted_seqno: int = 0, lock_fd: int | None = None,
                  max_backlog_bytes: int = 64 << 20, pager_interval: float = 60.0,
                  clock: Callable[[], float] = time.time) -> None:
-        self.store = store
+        self.path = path
         self.name = name
+        self.writer = WriterProcess(path, lock_fd)
         self.max_backlog_bytes = max_backlog_bytes
         self.on_persisted: Callable[[int], None] | None = None
         self.on_congested: Callable[[Any], None] | None = None
         self._health = health
         self._pager_interval = pager_interval
         self._clock = clock
-        self._lock = threading.Lock()  # taken directly on the hot path, cheaper than _cond
-        self._cond = threading.Condition(self._lock)
-        self._pending: dict[bytes, Any] = {}
-        self._pending_bytes = 0
-        self._pending_seqno = 0
+        self._cond = threading.Condition(threading.Lock())
+        self._sets: list[Any] = []
+        self._deletes: list[tuple[bytes, int]] = []
+        self._append_set = self._sets.append
+        self._append_delete = self._deletes.append
+        self._queued_bytes = 0  # written by the event loop only
+        self._retired_bytes = 0  # written under the lock only
+        self._flush_seqno = 0
         self._pending_since = 0.0
         self._inflight_items = 0
-        self._inflight_bytes = 0
         self._truncate = False
         self._generation = 0
         self._meta: list[MetaOp] = []
         self._waiters: list[concurrent.futures.Future] = []
-        self._max_cas = store.counter("max_cas")
-        self._max_seqno = store.counter("max_seqno")
         self._stopping = False
         self._failed = False
         self._next_pager = self._clock() + pager_interval
         self._thread = threading.Thread(target=self._run, name=f"flusher-{name}", daemon=True)
-        self.persisted_seqno = self._max_seqno
+        self.persisted_seqno = persisted_seqno
         self.committed_batches = 0
         self.persisted_items = 0
         self.purged_items = 0
@@ -78,34 +99,36 @@ class Flusher:
     def on_mutation(self, bucket: Any, key: bytes, item: Any) -> None:
         """Queue the newest state of ``key`` (``item`` None = deleted or expired).
 
-        Engine items are immutable once handed to listeners, so the item itself is queued
-        and turned into a row on the flusher thread, keeping the event loop's share small.
+        Runs on the event loop for every mutation: engine items are immutable once handed
+        to listeners, so the item itself is queued; rows are built on the shipping thread.
         """
+        if not self._sets and not self._deletes:
+            self._pending_since = time.monotonic()
+            self._wake()
         if item is None:
-            seqno = bucket.seqno
-            size = len(key) + ENTRY_OVERHEAD
+            self._append_delete((key, bucket.seqno))
+            self._queued_bytes += ENTRY_OVERHEAD
         else:
-            seqno = item.seqno
-            size = len(key) + len(item.value) + ENTRY_OVERHEAD
-        with self._lock:
-            pending = self._pending
-            if not pending:
-                self._pending_since = time.monotonic()
-                self._cond.notify()
-            pending[key] = item
-            self._pending_bytes += size
-            if seqno > self._pending_seqno:
-                self._pending_seqno = seqno
-            congested = self._pending_bytes + self._inflight_bytes > self.max_backlog_bytes
-        if congested and self.on_congested is not None:
+            self._append_set(item)
+            self._queued_bytes += len(item.value) + ENTRY_OVERHEAD
+        if (self._queued_bytes - self._retired_bytes > self.max_backlog_bytes
+                and self.on_congested is not None):
             self.on_congested(bucket)
 
     def on_flush(self, bucket: Any) -> None:
-        """Forget queued writes and empty the table in the next commit (bucket flush)."""
+        """Record the flush durably, forget queued writes and empty the table in the next
+        commit (bucket flush); see :mod:`.flush_marker` for why the flush is durable at once."""
+        try:
+            write_flush_marker(self.path.parent, bucket.seqno)
+        except OSError as exc:
+            self._health.error(str(self.path.parent), f"could not record the flush of bucket "
+                               f"{self.name!r} durably: {exc}; the flusher empties the "
+                               "database in its next commit")
         with self._cond:
-            self._pending = {}
-            self._pending_bytes = 0
-            self._pending_seqno = max(self._pending_seqno, bucket.seqno)
+            self._retired_bytes += _entry_bytes(self._sets, self._deletes)
+            self._sets.clear()
+            self._deletes.clear()
+            self._flush_seqno = max(self._flush_seqno, bucket.seqno)
             self._truncate = True
             self._generation += 1
             self._pending_since = time.monotonic()
@@ -114,12 +137,12 @@ class Flusher:
     @property
     def backlog_bytes(self) -> int:
         """Return the approximate bytes waiting to be persisted (queued plus in flight)."""
-        return self._pending_bytes + self._inflight_bytes
+        return self._queued_bytes - self._retired_bytes
 
     @property
     def backlog_items(self) -> int:
-        """Return the number of keys waiting to be persisted (queued plus in flight)."""
-        return len(self._pending) + self._inflight_items
+        """Return the number of mutations waiting to be persisted (queued plus in flight)."""
+        return len(self._sets) + len(self._deletes) + self._inflight_items
 
     @property
     def congested(self) -> bool:
@@ -165,7 +188,7 @@ class Flusher:
     def stats(self) -> dict[str, int | float | str]:
         """Return flusher figures for STAT and REST (ep_* names as Couchbase 2.x used)."""
         return {
-            "ep_queue_size": len(self._pending),
+            "ep_queue_size": len(self._sets) + len(self._deletes),
             "ep_flusher_todo": self._inflight_items,
             "ep_diskqueue_items": self.backlog_items,
             "ep_diskqueue_memory": self.backlog_bytes,
@@ -178,25 +201,41 @@ class Flusher:
             "ep_max_flush_lag_ms": round(self.max_lag_s * 1000, 3),
         }
 
+    def _wake(self) -> None:
+        with self._cond:
+            self._cond.notify()
+
     def _has_work(self) -> bool:
-        return bool(self._pending or self._truncate or self._meta or self._waiters
-                    or self._clock() >= self._next_pager)
+        return bool(self._sets or self._deletes or self._truncate or self._meta
+                    or self._waiters or self._clock() >= self._next_pager)
 
     def _run(self) -> None:
         retry_delay = RETRY_MIN_S
         try:
             while True:
+                if not self.writer.running:
+                    try:
+                        self.writer.start()
+                    except WriterFailed as exc:
+                        self._report_failure(0, exc)
+                        if self._stopping and retry_delay >= RETRY_MAX_S:
+                            self._abandon(exc)
+                            break
+                        time.sleep(retry_delay)
+                        retry_delay = min(retry_delay * 2, RETRY_MAX_S)
+                        continue
                 with self._cond:
                     while not self._has_work() and not self._stopping:
                         self._cond.wait(max(0.0, self._next_pager - self._clock()))
                     if not self._has_work():
                         break
                     batch = self._take_batch()
+                self._coalesce(batch)
                 try:
-                    purged = self._commit(batch)
-                except sqlite3.Error as exc:
+                    purged = self.writer.commit(self._encode(batch))
+                except (CommitFailed, WriterFailed) as exc:
                     self._requeue(batch)
-                    self._report_failure(batch, exc)
+                    self._report_failure(len(batch["docs"]), exc)
                     if self._stopping and retry_delay >= RETRY_MAX_S:
                         self._abandon(exc)
                         break
@@ -206,58 +245,77 @@ class Flusher:
                 retry_delay = RETRY_MIN_S
                 self._completed(batch, purged)
         finally:
-            self.store.close()
+            self.writer.stop()
 
     def _take_batch(self) -> dict[str, Any]:
-        """Swap out everything queued (called with the lock held)."""
+        """Take everything queued (called with the lock held; coalesced after release)."""
         now = self._clock()
         purge_before = None
         if now >= self._next_pager:
             purge_before = int(now)
             self._next_pager = now + self._pager_interval
-        batch = {"docs": self._pending, "bytes": self._pending_bytes, "truncate": self._truncate,
-                 "meta": self._meta, "waiters": self._waiters, "generation": self._generation,
-                 "seqno": self._pending_seqno, "since": self._pending_since,
-                 "purge_before": purge_before}
-        self._pending, self._pending_bytes, self._truncate = {}, 0, False
+        sets, deletes = self._sets, self._deletes
+        count, delete_count = len(sets), len(deletes)
+        batch = {"taken": sets[:count], "taken_deletes": deletes[:delete_count],
+                 "truncate": self._truncate, "meta": self._meta, "waiters": self._waiters,
+                 "generation": self._generation, "seqno": self._flush_seqno,
+                 "since": self._pending_since, "purge_before": purge_before}
+        del sets[:count], deletes[:delete_count]
+        self._truncate = False
         self._meta, self._waiters = [], []
-        self._inflight_items, self._inflight_bytes = len(batch["docs"]), batch["bytes"]
+        self._inflight_items = count + delete_count
         return batch
 
-    def _commit(self, batch: dict[str, Any]) -> int:
-        upserts = []
-        deletes = []
-        max_cas = self._max_cas
-        for key, item in batch["docs"].items():
-            if item is None:
-                deletes.append((key,))
-                continue
-            cas = item.cas
-            if cas > max_cas:
-                max_cas = cas
-            upserts.append((key, item.value, item.flags, item.expiry,
-                            cas if cas <= I64_MAX else to_sql_u64(cas), item.datatype,
-                            item.seqno))
-        self._max_cas = max_cas
-        counters = {}
-        if batch["seqno"] > self.persisted_seqno:
-            counters = {"max_cas": max_cas, "max_seqno": batch["seqno"]}
-        return self.store.commit(truncate=batch["truncate"], upserts=upserts, deletes=deletes,
-                                 meta=batch["meta"], counters=counters,
-                                 purge_before=batch["purge_before"])
+    @staticmethod
+    def _coalesce(batch: dict[str, Any]) -> None:
+        """Keep the newest state of each key: a delete wins over a set of the same key
+        unless the set is newer (a higher seqno)."""
+        taken, taken_deletes = batch.pop("taken"), batch.pop("taken_deletes")
+        docs = dict(zip(map(_KEY, taken), taken))
+        deleted = dict(taken_deletes)
+        for key, seqno in taken_deletes:
+            item = docs.get(key)
+            if item is not None and item.seqno > seqno:
+                deleted.pop(key, None)
+            else:
+                docs.pop(key, None)
+        batch.update(docs=docs, deleted=deleted, bytes=_entry_bytes(taken, taken_deletes))
+
+    @staticmethod
+    def _encode(batch: dict[str, Any]) -> bytes:
+        """Encode a batch as one writer message, column by column.
+
+        Each column is gathered by a C-level ``map`` and integers go out as packed arrays,
+        so the cost per document is a few C calls and no new Python object per row
+        (allocations would also wake the cyclic garbage collector over the whole bucket).
+        Sets ``batch["seqno"]`` to the highest seqno the batch makes durable.
+        """
+        docs, deleted = batch["docs"], batch["deleted"]
+        items = list(docs.values())
+        seqnos = array("Q", map(_SEQNO, items))
+        batch["seqno"] = max(batch["seqno"], max(seqnos, default=0),
+                             max(deleted.values(), default=0))
+        return encode(("commit", batch["truncate"], batch["purge_before"], batch["seqno"],
+                       list(docs), list(map(_VALUE, items)),
+                       array("Q", map(_FLAGS, items)).tobytes(),
+                       array("Q", map(_EXPIRY, items)).tobytes(),
+                       array("Q", map(_CAS, items)).tobytes(),
+                       bytes(map(_DATATYPE, items)), seqnos.tobytes(), list(deleted),
+                       [tuple(op) for op in batch["meta"]]))
 
     def _completed(self, batch: dict[str, Any], purged: int) -> None:
         if self._failed:
             self._failed = False
-            self._health.resolve(str(self.store.path))
+            self._health.resolve(str(self.path))
         with self._cond:
-            self._inflight_items = self._inflight_bytes = 0
-        if batch["docs"] or batch["truncate"]:
+            self._inflight_items = 0
+            self._retired_bytes += batch["bytes"]
+        if batch["docs"] or batch["deleted"] or batch["truncate"]:
             lag = time.monotonic() - batch["since"]
             self.last_lag_s = lag
             self.max_lag_s = max(self.max_lag_s, lag)
         self.committed_batches += 1
-        self.persisted_items += len(batch["docs"])
+        self.persisted_items += len(batch["docs"]) + len(batch["deleted"])
         self.purged_items += purged
         if batch["seqno"] > self.persisted_seqno:
             self.persisted_seqno = batch["seqno"]
@@ -267,33 +325,42 @@ class Flusher:
             waiter.set_result(None)
 
     def _requeue(self, batch: dict[str, Any]) -> None:
-        """Put a failed batch back under newer writes, unless a bucket flush superseded it."""
+        """Put a failed batch back in front of newer writes, unless a bucket flush
+        superseded it (then its entries are dropped, as the flush dropped the queue)."""
         with self._cond:
             if batch["generation"] == self._generation:
-                docs = batch["docs"]
-                docs.update(self._pending)
-                self._pending = docs
-                self._pending_bytes += batch["bytes"]
+                self._sets[0:0] = list(batch["docs"].values())
+                self._deletes[0:0] = list(batch["deleted"].items())
+                self._retired_bytes += batch["bytes"] - _entry_bytes(
+                    batch["docs"].values(), batch["deleted"].items())
                 self._truncate = self._truncate or batch["truncate"]
                 self._pending_since = min(batch["since"], self._pending_since or batch["since"])
-            self._inflight_items = self._inflight_bytes = 0
+            else:
+                self._retired_bytes += batch["bytes"]
+            self._inflight_items = 0
             self._meta = batch["meta"] + self._meta
             self._waiters = batch["waiters"] + self._waiters
             if batch["purge_before"] is not None:
                 self._next_pager = 0.0
 
-    def _report_failure(self, batch: dict[str, Any], exc: sqlite3.Error) -> None:
+    def _report_failure(self, count: int, exc: Exception) -> None:
         self._failed = True
-        self._health.error(str(self.store.path), f"could not persist {len(batch['docs'])} "
-                           f"mutation(s) of bucket {self.name!r}: {exc}; they stay in memory, "
-                           "not reported persisted, and the write is retried")
+        self._health.error(str(self.path), f"could not persist {count} mutation(s) of bucket "
+                           f"{self.name!r}: {exc}; they stay in memory, not reported "
+                           "persisted, and the write is retried")
 
-    def _abandon(self, exc: sqlite3.Error) -> None:
+    def _abandon(self, exc: Exception) -> None:
         """Give up at shutdown after retries failed: the loss is logged and waiters told."""
         with self._cond:
-            lost = len(self._pending)
+            lost = len(self._sets) + len(self._deletes)
             waiters, self._waiters = self._waiters, []
         log.error("bucket %r: shutting down with %d unpersisted mutation(s) after repeated "
                   "failures: %s", self.name, lost, exc)
         for waiter in waiters:
             waiter.set_exception(exc)
+
+
+def _entry_bytes(sets: Any, deletes: Any) -> int:
+    """Return the backlog bytes ``on_mutation`` counted for these queued entries."""
+    return (sum(map(len, map(_VALUE, sets))) + ENTRY_OVERHEAD * len(sets)
+            + ENTRY_OVERHEAD * len(deletes))

@@ -58,8 +58,14 @@ class StorageManager:
         if not path.exists() and self.data_dir.bucket_dir(name).exists():
             self.health.warning(str(path), f"database of bucket {name!r} is missing; the bucket "
                                            "starts empty")
-        persistence = BucketPersistence(name, BucketStore.open(path), self.health,
-                                        **self._flusher_options)
+        store = BucketStore.open(path)
+        try:
+            persistence = BucketPersistence(name, store, self.health,
+                                            lock_fd=self.data_dir.lock_fd,
+                                            **self._flusher_options)
+        except BaseException:
+            store.close(checkpoint=False)
+            raise
         self._buckets[name] = persistence
         return persistence
 

@@ -24,6 +24,8 @@ FETCH_CHUNK = 8192
 _U64 = 1 << 64
 I64_MAX = (1 << 63) - 1
 SQLITE_HEADER = b"SQLite format 3\x00"
+#: How long a connection waits for another one's write transaction before giving up.
+BUSY_TIMEOUT_MS = 10_000
 
 _SCHEMA = """
 CREATE TABLE docs (
@@ -88,10 +90,14 @@ class BucketStore:
         self._variable_limit = conn.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
 
     @classmethod
-    def open(cls, path: Path) -> BucketStore:
-        """Open or create the database, refusing (CorruptStoreError) a damaged or foreign file."""
+    def open(cls, path: Path, *, check: bool = True) -> BucketStore:
+        """Open or create the database, refusing (CorruptStoreError) a damaged or foreign file.
+
+        ``check=False`` skips the identity and integrity checks: for the writer process,
+        which opens a file the server validated moments before.
+        """
         existed = path.exists() and path.stat().st_size > 0
-        if existed:
+        if existed and check:
             _check_header(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -99,11 +105,12 @@ class BucketStore:
         except sqlite3.Error as exc:
             raise CorruptStoreError(path, f"cannot open the bucket database: {exc}") from None
         try:
-            if existed:
+            if existed and check:
                 _validate(path, conn)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA cache_size=-16000")
+            conn.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
             if not existed:
                 conn.executescript(f"BEGIN; {_SCHEMA} PRAGMA application_id={APPLICATION_ID}; "
                                    f"PRAGMA user_version={SCHEMA_VERSION}; COMMIT;")
@@ -116,10 +123,12 @@ class BucketStore:
             raise
         return cls(path, conn)
 
-    def load(self, now: int) -> Iterator[list[StoredDoc]]:
-        """Yield the live documents in chunks for warmup, skipping those expired by ``now``."""
+    def load(self, now: int, after_seqno: int = 0) -> Iterator[list[StoredDoc]]:
+        """Yield the live documents in chunks for warmup, skipping those expired by ``now``
+        and those a bucket flush at ``after_seqno`` removed (see :mod:`.flush_marker`)."""
         cursor = self._conn.execute("SELECT key, value, flags, expiry, cas, datatype, seqno "
-                                    "FROM docs WHERE expiry = 0 OR expiry > ?", (now,))
+                                    "FROM docs WHERE (expiry = 0 OR expiry > ?) AND seqno > ?",
+                                    (now, after_seqno))
         while rows := cursor.fetchmany(FETCH_CHUNK):
             yield [StoredDoc(bytes(k), bytes(v), f, e, from_sql_u64(c), d, from_sql_u64(s))
                    for k, v, f, e, c, d, s in rows]
@@ -183,11 +192,12 @@ class BucketStore:
         """Return the number of document rows on disk."""
         return self._conn.execute("SELECT count(*) FROM docs").fetchone()[0]
 
-    def close(self) -> None:
+    def close(self, checkpoint: bool = True) -> None:
         """Checkpoint the WAL into the main file (a speed-up for the next warmup, not needed
-        for durability) and close the connection."""
+        for durability; skipped with ``checkpoint=False``) and close the connection."""
         try:
-            self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            if checkpoint:
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         except sqlite3.Error as exc:
             log.warning("%s: WAL checkpoint at close failed (%s); the WAL is kept and replayed "
                         "at the next start", self.path, exc)

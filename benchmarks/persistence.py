@@ -1,0 +1,342 @@
+"""What persistence costs cbserver (issue 3): write throughput persistent vs ``--ephemeral``,
+the flusher's lag (write to OBSERVE "persisted") and warmup time of 100,000 documents.
+
+cbserver runs as a child process (``python -m cbserver``), its event loop pinned to one
+core as in the other server benchmarks; the storage writer processes it starts are left
+to the operating system (on a two-core machine they share the other core with the load
+generator). The load is SET-only, pipelined, over a key space far larger than a flusher
+batch, so coalescing repeated keys does not hide the cost of writing to disk; a write
+answered ETMPFAIL (back-pressure while the disk falls behind) does not count.
+Run: ``python -m benchmarks.persistence``.
+"""
+from __future__ import annotations
+
+import contextlib
+import functools
+import multiprocessing
+import os
+import selectors
+import socket
+import statistics
+import struct
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from couchbase.protocol import ObserveState, Opcode, Status, encode_request
+from couchbase.protocol.extras import (decode_observe_response, encode_observe_request,
+                                       pack_store)
+
+from ._servers import LOAD_CPUS, SERVER_CPUS, Target, cbserver, cpu_seconds, pinned
+
+#: Seconds of each throughput round, and rounds per mode (the best one counts).
+SECONDS = 2.0
+ROUNDS = 2
+CONNECTIONS = 4
+WINDOW = 64
+#: Distinct keys per connection: 4 x 16384 keys of 300 bytes, far more than one batch.
+KEYS_PER_CONNECTION = 16384
+VALUE_SIZE = 300
+#: Seconds of background load while the lag probes run.
+LAG_SECONDS = 3.0
+WARMUP_DOCS = 100_000
+WARMUP_VALUE_SIZE = 100
+#: Targets of issue 3.
+MAX_COST = 0.30
+MAX_MEDIAN_LAG_MS = 100.0
+MAX_WARMUP_S = 2.0
+_HEADER = struct.Struct(">BBHBBHIIQ")
+_ALL_CPUS = os.sched_getaffinity(0)
+
+
+@dataclass
+class WriteFigures:
+    """Best successful SET rate seen, with the CPU it cost the server's processes."""
+
+    ops: float = 0.0
+    loop_us_per_op: float = 0.0
+    writer_us_per_op: float = 0.0
+    throttled: int = 0
+
+
+def _set_windows(conn_id: int, keys: int, value_size: int) -> list[tuple[bytes, int]]:
+    """Pre-encoded (window of SETs, number of SETs) walking through this connection's keys."""
+    extras = pack_store(0, 0)
+    value = b"p" * value_size
+    requests = [encode_request(Opcode.SET, b"w%02d-%07d" % (conn_id, i), extras, value)
+                for i in range(keys)]
+    return [(b"".join(requests[start:start + WINDOW]), len(requests[start:start + WINDOW]))
+            for start in range(0, keys, WINDOW)]
+
+
+class _WriteConn:
+    """One connection keeping a window of SETs in flight and counting the replies."""
+
+    def __init__(self, target: Target, windows: list[tuple[bytes, int]]) -> None:
+        self.sock = socket.create_connection((target.host, target.port))
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.windows = windows
+        self.next = 0
+        self.sent = 0
+        self.buf = bytearray()
+        self.replies = 0
+        self.expected = 0
+        self.ok = 0
+        self.tmpfail = 0
+
+    def send_window(self) -> None:
+        self.sock.setblocking(True)
+        data, self.expected = self.windows[self.next]
+        self.sock.sendall(data)
+        self.sock.setblocking(False)
+        self.next = (self.next + 1) % len(self.windows)
+        self.sent += 1
+        self.replies = 0
+
+    def read(self) -> bool:
+        """Take what arrived; True once every reply of the window is in."""
+        data = self.sock.recv(1 << 20)
+        if not data:
+            raise ConnectionError("server closed a benchmark connection")
+        buf = self.buf
+        buf += data
+        expected = self.expected
+        if len(buf) < expected * 24:
+            return False
+        if len(buf) == expected * 24 and not any(_statuses(expected).unpack(buf)):
+            self.ok += expected
+            self.replies = expected
+            buf.clear()
+            return True
+        return self._parse(buf)
+
+    def _parse(self, buf: bytearray) -> bool:
+        """Walk reply by reply (error replies carry a message body)."""
+        offset = 0
+        while len(buf) - offset >= 24:
+            _, _, _, _, _, status, body, _, _ = _HEADER.unpack_from(buf, offset)
+            if len(buf) - offset < 24 + body:
+                break
+            offset += 24 + body
+            self.replies += 1
+            if status == Status.SUCCESS:
+                self.ok += 1
+            elif status == Status.ETMPFAIL:
+                self.tmpfail += 1
+            else:
+                raise RuntimeError(f"benchmark SET failed with status {status:#x}")
+        del buf[:offset]
+        return self.replies == self.expected
+
+
+@functools.cache
+def _statuses(count: int) -> struct.Struct:
+    """Layout picking the status field out of ``count`` body-less replies."""
+    return struct.Struct(">" + "6xH16x" * count)
+
+
+def write_load(target: Target, seconds: float, keys: int = KEYS_PER_CONNECTION,
+               value_size: int = VALUE_SIZE, passes: int | None = None) -> tuple[float, int]:
+    """(successful SETs per second, ETMPFAIL replies) for ``seconds``, or for ``passes``
+    walks over every key when given."""
+    conns = [_WriteConn(target, _set_windows(c, keys, value_size)) for c in range(CONNECTIONS)]
+    sel = selectors.DefaultSelector()
+    try:
+        for conn in conns:
+            sel.register(conn.sock, selectors.EVENT_READ, conn)
+            conn.send_window()
+        limit = None if passes is None else passes * len(conns[0].windows)
+        start = time.perf_counter()
+        deadline = start + seconds
+        busy = len(conns)
+        while busy:
+            events = sel.select(10.0)
+            if not events:
+                raise TimeoutError("a window of SET replies stayed incomplete for 10 s")
+            for key, _ in events:
+                conn = key.data
+                if not conn.read():
+                    continue
+                if limit is not None:
+                    more = conn.sent < limit
+                else:
+                    more = time.perf_counter() < deadline
+                if more:
+                    conn.send_window()
+                else:
+                    busy -= 1
+        elapsed = time.perf_counter() - start
+        return sum(c.ok for c in conns) / elapsed, sum(c.tmpfail for c in conns)
+    finally:
+        sel.close()
+        for conn in conns:
+            conn.sock.close()
+
+
+def _background_load(host: str, port: int, seconds: float) -> None:
+    """Child-process entry: SET load for ``seconds`` (keeps the lag probes' process idle)."""
+    os.sched_setaffinity(0, LOAD_CPUS)
+    write_load(Target("cbserver", host, port, 0), seconds)
+
+
+def writer_pids(pid: int) -> list[int]:
+    """Child processes of ``pid`` (the storage writers of a cbserver)."""
+    children: list[int] = []
+    with contextlib.suppress(FileNotFoundError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as handle:
+                children.extend(int(child) for child in handle.read().split())
+    return children
+
+
+@contextlib.contextmanager
+def server(data_dir: str | None) -> Iterator[Target]:
+    """A warmed-up cbserver whose writer processes may run on any core."""
+    with cbserver(data_dir=data_dir) as target:
+        wait_warm(target)
+        for child in writer_pids(target.pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.sched_setaffinity(child, _ALL_CPUS)
+        yield target
+
+
+def wait_warm(target: Target, timeout: float = 60.0) -> float:
+    """Poll GET until data operations stop answering ETMPFAIL; return the seconds waited."""
+    start = time.perf_counter()
+    with socket.create_connection((target.host, target.port)) as sock:
+        probe = encode_request(Opcode.GET, b"warmup-probe")
+        while True:
+            sock.sendall(probe)
+            reply = _recv_frame(sock)
+            if _HEADER.unpack_from(reply)[5] != Status.ETMPFAIL:
+                return time.perf_counter() - start
+            if time.perf_counter() - start > timeout:
+                raise TimeoutError(f"cbserver stayed in warmup for {timeout:.0f} s")
+            time.sleep(0.002)
+
+
+def _recv_frame(sock: socket.socket) -> bytes:
+    header = _recv_exactly(sock, 24)
+    return header + _recv_exactly(sock, _HEADER.unpack(header)[6])
+
+
+def _recv_exactly(sock: socket.socket, size: int) -> bytes:
+    data = bytearray()
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise ConnectionError("cbserver closed the probe connection")
+        data += chunk
+    return bytes(data)
+
+
+def measure_writes(data_dir: str) -> dict[str, WriteFigures]:
+    """{"ephemeral"|"persistent": best of ``ROUNDS``}: both servers run side by side and
+    the rounds alternate, so a burst of other load on the machine hits both alike."""
+    figures = {"ephemeral": WriteFigures(), "persistent": WriteFigures()}
+    with (server(None) as ephemeral, server(data_dir) as persistent, pinned(LOAD_CPUS)):
+        targets = {"ephemeral": ephemeral, "persistent": persistent}
+        for target in targets.values():
+            write_load(target, 0.5)
+        for _ in range(ROUNDS):
+            for mode, target in targets.items():
+                _measure_round(target, figures[mode])
+    return figures
+
+
+def _measure_round(target: Target, figures: WriteFigures) -> None:
+    """One timed SET round; keep its figures if it is the best so far."""
+    writers = writer_pids(target.pid)
+    loop_cpu = cpu_seconds(target.pid)
+    writer_cpu = sum(cpu_seconds(pid) for pid in writers)
+    start = time.perf_counter()
+    rate, throttled = write_load(target, SECONDS)
+    elapsed = time.perf_counter() - start
+    figures.throttled += throttled
+    if rate > figures.ops:
+        ops = rate * elapsed
+        figures.ops = rate
+        figures.loop_us_per_op = (cpu_seconds(target.pid) - loop_cpu) / ops * 1e6
+        figures.writer_us_per_op = (sum(cpu_seconds(pid) for pid in writers)
+                                    - writer_cpu) / ops * 1e6
+
+
+def measure_lag(data_dir: str) -> list[float]:
+    """Milliseconds from a SET's reply to OBSERVE "persisted" for its CAS, under SET load."""
+    lags: list[float] = []
+    spawn = multiprocessing.get_context("spawn")
+    with server(data_dir) as target, socket.create_connection((target.host,
+                                                               target.port)) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        load = spawn.Process(target=_background_load,
+                             args=(target.host, target.port, LAG_SECONDS + 0.5))
+        load.start()
+        try:
+            time.sleep(0.5)
+            deadline = time.perf_counter() + LAG_SECONDS
+            probe = 0
+            while time.perf_counter() < deadline:
+                probe += 1
+                lags.append(_probe_lag(sock, b"lag-probe-%d" % probe))
+                time.sleep(0.01)
+        finally:
+            load.join(LAG_SECONDS + 30)
+    return lags
+
+
+def _probe_lag(sock: socket.socket, key: bytes) -> float:
+    sock.sendall(encode_request(Opcode.SET, key, pack_store(0, 0), b"probe"))
+    reply = _recv_frame(sock)
+    status, cas = _HEADER.unpack_from(reply)[5], _HEADER.unpack_from(reply)[8]
+    if status != Status.SUCCESS:
+        raise RuntimeError(f"lag probe SET of {key!r} failed with status {status:#x}")
+    written = time.perf_counter()
+    observe = encode_request(Opcode.OBSERVE, value=encode_observe_request([(0, key)]))
+    while True:
+        sock.sendall(observe)
+        reply = _recv_frame(sock)
+        ((_, _, state, seen_cas),) = decode_observe_response(reply[24:])
+        if state == ObserveState.PERSISTED and seen_cas == cas:
+            return (time.perf_counter() - written) * 1000
+        time.sleep(0.0005)
+
+
+def measure_warmup(data_dir: str) -> float:
+    """Seconds a restarted cbserver needs to load ``WARMUP_DOCS`` small documents."""
+    keys = WARMUP_DOCS // CONNECTIONS
+    with server(data_dir) as target, pinned(LOAD_CPUS):
+        write_load(target, 0.0, keys=keys, value_size=WARMUP_VALUE_SIZE, passes=1)
+    with cbserver(data_dir=data_dir) as target:
+        return wait_warm(target)
+
+
+def main() -> None:
+    """Run the three measurements and print them next to the targets of issue 3."""
+    print(f"Persistence cost: SET-only, {VALUE_SIZE}-byte values, {CONNECTIONS} conns x "
+          f"{WINDOW} deep over {CONNECTIONS * KEYS_PER_CONNECTION} keys; event loop on cpu "
+          f"{sorted(SERVER_CPUS)}, load on cpu {sorted(LOAD_CPUS)}, writers unpinned; best of "
+          f"{ROUNDS} alternating rounds of {SECONDS:.0f} s", flush=True)
+    with tempfile.TemporaryDirectory(prefix="cbserver-bench-") as root:
+        writes = measure_writes(os.path.join(root, "throughput"))
+        lags = sorted(measure_lag(os.path.join(root, "lag")))
+        warmup = measure_warmup(os.path.join(root, "warmup"))
+    cost = 1 - writes["persistent"].ops / writes["ephemeral"].ops
+    for label, figures in writes.items():
+        print(f"  {label:10} {figures.ops:9.0f} SET/s  server process "
+              f"{figures.loop_us_per_op:5.1f} us/op  writer {figures.writer_us_per_op:5.1f} us/op  ETMPFAIL "
+              f"{figures.throttled}")
+    print(f"write throughput cost of persistence: {cost:6.1%} (target <= {MAX_COST:.0%}: "
+          f"{'met' if cost <= MAX_COST else 'MISSED'})")
+    median = statistics.median(lags)
+    p99 = lags[min(len(lags) - 1, int(len(lags) * 0.99))]
+    print(f"flusher lag (SET reply -> OBSERVE persisted) over {len(lags)} probes under load: "
+          f"median {median:.1f} ms, p99 {p99:.1f} ms (target median < {MAX_MEDIAN_LAG_MS:.0f} "
+          f"ms: {'met' if median < MAX_MEDIAN_LAG_MS else 'MISSED'})")
+    print(f"warmup of {WARMUP_DOCS} documents of {WARMUP_VALUE_SIZE} bytes: {warmup:.2f} s "
+          f"(target < {MAX_WARMUP_S:.0f} s: {'met' if warmup < MAX_WARMUP_S else 'MISSED'})",
+          flush=True)
+
+
+if __name__ == "__main__":
+    main()

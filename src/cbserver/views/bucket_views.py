@@ -8,16 +8,21 @@ design document is new or its views changed.
 from __future__ import annotations
 
 import heapq
+import logging
 import threading
 import time
 from typing import Any, Callable, Iterable
 
 from .ddocs import DesignDocument, DesignDocumentStore
 from .execute import ViewResult, run_query
+from .gc_pause import gc_paused
 from .indexer import DesignIndex
 from .js import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT
 from .meta import ItemLike
+from .persistence import ViewPersistence
 from .query import ViewQuery
+
+log = logging.getLogger(__name__)
 
 
 class DesignDocumentMissing(Exception):
@@ -34,7 +39,8 @@ class BucketViews:
     def __init__(self, bucket_name: str, num_vbuckets: int = 1024,
                  clock: Callable[[], float] | None = None,
                  time_limit: float = DEFAULT_TIME_LIMIT,
-                 memory_limit: int = DEFAULT_MEMORY_LIMIT) -> None:
+                 memory_limit: int = DEFAULT_MEMORY_LIMIT,
+                 store: ViewPersistence | None = None) -> None:
         self.bucket_name = bucket_name
         self.num_vbuckets = num_vbuckets
         self.ddocs = DesignDocumentStore()
@@ -48,6 +54,11 @@ class BucketViews:
         self._flushed = False
         self._expiring: list[tuple[int, bytes]] = []
         self._expiry_of: dict[bytes, int] = {}
+        self._store = store
+        self._queued_seqno = 0
+        #: Bucket seqno up to which every index reflects the bucket (snapshots record it).
+        self.indexed_seqno = 0
+        self.dirty = False
 
     # -- bucket events (called on the bucket's thread) -------------------------------
 
@@ -56,6 +67,7 @@ class BucketViews:
         expiry = item.expiry if item is not None else 0
         with self._lock:
             self._pending[key] = item
+            self._queued_seqno = bucket.seqno
             count = len(self._pending)
             if expiry:
                 self._expiry_of[key] = expiry
@@ -69,6 +81,7 @@ class BucketViews:
         """Forget queued changes; the next drain empties every index."""
         with self._lock:
             self._pending.clear()
+            self._queued_seqno = bucket.seqno
             self._flushed = True
             self._expiring.clear()
             self._expiry_of.clear()
@@ -90,6 +103,11 @@ class BucketViews:
         return self._clock() if self._clock is not None else time.time()
 
     @property
+    def persistent(self) -> bool:
+        """Tell whether design documents and indexes are saved with the bucket."""
+        return self._store is not None
+
+    @property
     def pending(self) -> int:
         """Return the number of keys waiting to be indexed."""
         return len(self._pending)
@@ -103,30 +121,54 @@ class BucketViews:
         with self._lock:
             changes, self._pending = list(self._pending.items()), {}
             flushed, self._flushed = self._flushed, False
+            upto = self._queued_seqno
         if flushed:
             for design in self.indexes.values():
                 design.build((), now)
         if changes:
-            for design in self.indexes.values():
-                design.apply(changes, now)
+            with gc_paused():
+                for design in self.indexes.values():
+                    design.apply(changes, now)
+        if (changes or flushed) and self.indexes:
+            self.dirty = True
+        self.indexed_seqno = max(self.indexed_seqno, upto)
         return len(changes)
 
-    def put_design(self, name: str, raw: bytes, items: Iterable[tuple[bytes, ItemLike]]) -> DesignDocument:
-        """Store a design document; build its index only if its views are new or changed."""
+    def put_design(self, name: str, raw: bytes,
+                   items: Iterable[tuple[bytes, ItemLike]]) -> DesignDocument:
+        """Store a design document; build its index only if its views are new or changed.
+
+        The caller then runs :meth:`catch_up` with the bucket's items, as changes drained
+        while ``items`` waited for the build would otherwise be missing from the new index.
+        """
         ddoc = self.ddocs.put(name, raw)
+        if self._store is not None:
+            self._store.save_design(ddoc)
         current = self.indexes.get(name)
         if current is not None and current.signature == ddoc.signature:
             current.ddoc = ddoc
             return ddoc
         design = DesignIndex(ddoc, self._time_limit, self._memory_limit)
-        design.build(items, self._now())
+        with gc_paused():
+            design.build(items, self._now())
         self.indexes[name] = design
+        self.dirty = True
         return ddoc
+
+    def catch_up(self, name: str, items: Iterable[tuple[bytes, ItemLike]], seqno: int) -> int:
+        """Apply to the index of ``name`` what changed in ``items`` after ``seqno``."""
+        design = self.indexes.get(name)
+        if design is None:
+            return 0
+        return design.catch_up(items, seqno, self._now())
 
     def delete_design(self, name: str) -> DesignDocument | None:
         """Remove a design document and its index; return it, or None if absent."""
         self.indexes.pop(name, None)
-        return self.ddocs.delete(name)
+        ddoc = self.ddocs.delete(name)
+        if ddoc is not None and self._store is not None:
+            self._store.delete_design(name)
+        return ddoc
 
     def design(self, name: str) -> DesignIndex:
         """Return the index of a design document or raise DesignDocumentMissing."""
@@ -143,16 +185,53 @@ class BucketViews:
 
     def snapshot(self) -> dict[str, Any]:
         """Return the plain, serialisable state: design documents and every index."""
-        return {"ddocs": self.ddocs.snapshot(),
+        return {"ddocs": self.ddocs.snapshot(), "seqno": self.indexed_seqno,
                 "indexes": {name: design.snapshot() for name, design in self.indexes.items()}}
 
     def restore(self, state: dict[str, Any], items: Iterable[tuple[bytes, ItemLike]]) -> None:
-        """Load a snapshot; design documents whose saved index does not fit are rebuilt."""
+        """Load a snapshot and bring it current with ``items``.
+
+        An index saved for the same views is kept and only documents changed after its
+        seqno are mapped again; an index that is missing or does not fit is rebuilt.
+        """
         self.ddocs.restore(state["ddocs"])
-        snapshot = list(items)
+        live = list(items)
+        now = self._now()
         self.indexes = {}
         for ddoc in self.ddocs:
             design = DesignIndex(ddoc, self._time_limit, self._memory_limit)
-            if not design.restore(state["indexes"].get(ddoc.name, {"views": {}})):
-                design.build(snapshot, self._now())
+            saved = state["indexes"].get(ddoc.name)
+            with gc_paused():
+                if saved is not None and design.restore(saved):
+                    design.catch_up(live, saved.get("seqno", state.get("seqno", 0)), now)
+                else:
+                    design.build(live, now)
+                    self.dirty = True
             self.indexes[ddoc.name] = design
+        self.indexed_seqno = max((item.seqno for _, item in live), default=0)
+
+    def load(self, items: Iterable[tuple[bytes, ItemLike]], seqno: int) -> None:
+        """Restore design documents and indexes from the bucket's store (after warmup).
+
+        ``items`` and ``seqno`` must be taken together, with this object already
+        subscribed to the bucket, so every later change is queued for the next drain.
+        """
+        if self._store is None:
+            return
+        self.restore({"ddocs": self._store.load_design_documents(),
+                      "indexes": self._store.load_indexes()}, items)
+        self.indexed_seqno = max(self.indexed_seqno, seqno)
+        with self._lock:
+            self._queued_seqno = max(self._queued_seqno, seqno)
+
+    def save(self) -> int:
+        """Write every index snapshot if anything changed since the last save; return bytes."""
+        if self._store is None or not self.dirty:
+            return 0
+        self.dirty = False
+        written = 0
+        for name, design in self.indexes.items():
+            written += self._store.save_index(name, design.snapshot(), self.indexed_seqno)
+        log.info("bucket %s: saved %d index snapshot(s) up to seqno %d (%d bytes)",
+                 self.bucket_name, len(self.indexes), self.indexed_seqno, written)
+        return written

@@ -34,15 +34,18 @@ def _make_string_key() -> Callable[[str], bytes]:
         import icu
     except ImportError:  # pragma: no cover - exercised only where PyICU is missing
         return _make_pyuca_key()
-    local = threading.local()
+    class Collators(threading.local):
+        """The root-locale collator of the current thread (ICU collators are per thread)."""
 
-    def icu_key(text: str) -> bytes:
-        collator = getattr(local, "collator", None)
-        if collator is None:
+        def __init__(self) -> None:
             collator = icu.Collator.createInstance(icu.Locale(""))
             collator.setStrength(icu.Collator.TERTIARY)
-            local.collator = collator
-        return collator.getSortKey(text)
+            self.sort_key = collator.getSortKey
+
+    collators = Collators()
+
+    def icu_key(text: str) -> bytes:
+        return collators.sort_key(text)
 
     return icu_key
 
@@ -59,7 +62,7 @@ def _make_pyuca_key() -> Callable[[str], bytes]:  # pragma: no cover - fallback 
     return uca_key
 
 
-_string_key = functools.lru_cache(maxsize=1 << 16)(_make_string_key())
+_string_key = _make_string_key()
 
 
 def _number_key(number: float) -> bytes:
@@ -71,45 +74,47 @@ def _number_key(number: float) -> bytes:
     return bytes((_NUMBER,)) + _u64.pack(bits)
 
 
-def _encode(value: Any, out: list[bytes]) -> None:
-    """Append the sort key pieces of one JSON value to ``out``."""
-    if isinstance(value, str):
-        out.append(_STRING)
-        out.append(_string_key(value))
-    elif value is None:
-        out.append(_NULL)
-    elif value is True:
-        out.append(_TRUE)
-    elif value is False:
-        out.append(_FALSE)
-    elif isinstance(value, (int, float)):
-        try:
-            out.append(_number_key(float(value)))
-        except OverflowError:
-            out.append(_number_key(float("inf") if value > 0 else float("-inf")))
-    elif isinstance(value, (list, tuple)):
-        out.append(_ARRAY)
-        for element in value:
-            _encode(element, out)
-        out.append(_END)
-    elif isinstance(value, dict):
-        out.append(_OBJECT)
-        for name, member in value.items():
-            out.append(_STRING)
-            out.append(_string_key(name))
-            _encode(member, out)
-        out.append(_END)
-    else:
-        raise TypeError(f"cannot collate a value of type {type(value).__name__}: {value!r}")
+@functools.lru_cache(maxsize=1 << 16)
+def _string(value: str) -> bytes:
+    """Return the sort key of a string (cached: ICU sort keys are costly)."""
+    return _STRING + _string_key(value)
+
+
+def _number(value: float | int) -> bytes:
+    """Return the sort key of a number (out-of-range integers saturate to infinity)."""
+    try:
+        return _number_key(float(value))
+    except OverflowError:
+        return _number_key(float("inf") if value > 0 else float("-inf"))
+
+
+def _array(value: list[Any] | tuple[Any, ...]) -> bytes:
+    """Return the sort key of an array: its elements in order, then the end marker."""
+    return b"".join([_ARRAY, *map(sort_key, value), _END])
+
+
+def _object(value: dict[str, Any]) -> bytes:
+    """Return the sort key of an object: its members in order, then the end marker."""
+    out = [_OBJECT]
+    for name, member in value.items():
+        out.append(_string(name))
+        out.append(sort_key(member))
+    out.append(_END)
+    return b"".join(out)
+
+
+_KEYS: dict[type, Callable[[Any], bytes]] = {
+    str: _string, int: _number, float: _number, list: _array, tuple: _array, dict: _object,
+    bool: lambda value: _TRUE if value else _FALSE, type(None): lambda value: _NULL,
+}
 
 
 def sort_key(value: Any) -> bytes:
     """Return the byte string whose order is the view collation order of ``value``."""
-    if isinstance(value, str):
-        return _STRING + _string_key(value)
-    out: list[bytes] = []
-    _encode(value, out)
-    return b"".join(out)
+    encode = _KEYS.get(type(value))
+    if encode is None:
+        raise TypeError(f"cannot collate a value of type {type(value).__name__}: {value!r}")
+    return encode(value)
 
 
 def collate(left: Any, right: Any) -> int:

@@ -12,7 +12,7 @@ from .ddocs import InvalidDesignDocument
 from .execute import ViewNotFound, ViewResult
 from .meta import doc_object
 from .query import QueryParseError, ViewQuery, parse_query
-from .service import ViewService
+from .service import BucketWarmingUp, ViewService
 
 if TYPE_CHECKING:
     from cbserver.server import Server
@@ -38,14 +38,19 @@ class ViewHandlers:
         self.server = server
         self.service = service
 
-    def _views(self, request: web.Request) -> tuple[Any, BucketViews]:
+    async def _views(self, request: web.Request) -> tuple[Any, BucketViews]:
         """Return the bucket named in the path (after auth) and its views."""
         bucket = self.server.check_bucket_access(request, request.match_info["bucket"])
-        return bucket, self.service.for_bucket(bucket)
+        try:
+            return bucket, await self.service.open(bucket)
+        except BucketWarmingUp as exc:
+            raise web.HTTPServiceUnavailable(
+                text=_dumps({"error": "temporary_failure", "reason": exc.reason}),
+                content_type="application/json") from None
 
     async def get_design(self, request: web.Request) -> web.Response:
         """GET /<bucket>/_design/<ddoc>: the body, with X-Couchbase-Meta."""
-        _, views = self._views(request)
+        _, views = await self._views(request)
         ddoc = views.ddocs.get(request.match_info["ddoc"])
         if ddoc is None:
             return _error(404, "not_found", "missing")
@@ -54,20 +59,24 @@ class ViewHandlers:
 
     async def put_design(self, request: web.Request) -> web.Response:
         """PUT /<bucket>/_design/<ddoc>: validate, store and (re)build if the views changed."""
-        bucket, views = self._views(request)
+        bucket, views = await self._views(request)
         if request.content_type != "application/json":
             return _error(400, "bad_request", "Content-Type must be application/json")
         name = request.match_info["ddoc"]
         raw = await request.read()
+        seqno = bucket.seqno
         try:
             ddoc = await self.service.run(views.put_design, name, raw, bucket.items())
         except InvalidDesignDocument as exc:
             return _error(400, "invalid_design_document", exc.reason)
+        await self.service.run(views.catch_up, name, bucket.items(), seqno)
+        if views.persistent and views.dirty:
+            self.service.submit(views.save)
         return web.json_response({"ok": True, "id": ddoc.doc_id}, status=201, dumps=_dumps)
 
     async def delete_design(self, request: web.Request) -> web.Response:
         """DELETE /<bucket>/_design/<ddoc>."""
-        _, views = self._views(request)
+        _, views = await self._views(request)
         ddoc = await self.service.run(views.delete_design, request.match_info["ddoc"])
         if ddoc is None:
             return _error(404, "not_found", "missing")
@@ -75,7 +84,7 @@ class ViewHandlers:
 
     async def query_view(self, request: web.Request) -> web.StreamResponse:
         """GET/POST /<bucket>/_design/<ddoc>/_view/<view>: stream the result rows."""
-        bucket, views = self._views(request)
+        bucket, views = await self._views(request)
         try:
             query = parse_query(request.query, await _post_body(request))
         except QueryParseError as exc:
@@ -167,7 +176,11 @@ def ddocs_listing(views: BucketViews) -> dict[str, Any]:
 
 def setup_routes(app: web.Application, server: "Server") -> None:
     """Mount the view API on the views-port app and own the view service's lifetime."""
-    service = ViewService()
+    def persistence_of(bucket: Any) -> Any:
+        storage = server.storage
+        return storage.manager.bucket(bucket.name) if storage is not None else None
+
+    service = ViewService(persistence_of=persistence_of)
     app[SERVICE_KEY] = service
     handlers = ViewHandlers(server, service)
     design = "/{bucket}/_design/{ddoc}"
@@ -177,7 +190,11 @@ def setup_routes(app: web.Application, server: "Server") -> None:
     app.router.add_get(design + "/_view/{view}", handlers.query_view)
     app.router.add_post(design + "/_view/{view}", handlers.query_view)
 
-    async def close_service(_: web.Application) -> None:
-        service.close()
+    async def start_service(_: web.Application) -> None:
+        service.start()
 
+    async def close_service(_: web.Application) -> None:
+        await service.close()
+
+    app.on_startup.append(start_service)
     app.on_cleanup.append(close_service)

@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Iterable, Sequence
 
+from .collation import sort_key
 from .ddocs import DesignDocument
 from .index import Row, ViewIndex, make_row
 from .js import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, JsRuntime
 from .map_batch import MapResult, map_documents
-from .meta import ItemLike, decode_doc_id, is_live
+from .meta import ItemLike, decode_doc_id, is_live, live_documents
 from .reduce import JsReducer, Reducer, builtin_reducer
 
 log = logging.getLogger(__name__)
@@ -50,20 +52,21 @@ class DesignIndex:
 
     def build(self, items: Iterable[tuple[bytes, ItemLike]], now: float | None = None) -> None:
         """Index every item live at ``now`` from scratch (new or changed design document)."""
-        docs = [(doc_id, item) for doc_id, item in
-                ((decode_doc_id(key), item) for key, item in items)
-                if doc_id is not None and is_live(item, now)]
+        started = time.perf_counter()
+        docs = live_documents(items, time.time() if now is None else now)
         doc_ids = [doc_id for doc_id, _ in docs]
         result = map_documents(self.runtime, docs)
         rows: list[list[Row]] = [[] for _ in self.view_names]
         for doc, view, n, key, value in result.rows:
-            rows[view].append(make_row(doc_ids[doc], n, key, value))
+            rows[view].append((sort_key(key), doc_ids[doc], n, key, value))
         self.errors.clear()
         self._record(doc_ids, result)
         for name, view_rows in zip(self.view_names, rows):
             self.views[name].load_rows(view_rows)
         self.builds += 1
-        log.info("built index of %s: %d documents", self.ddoc.doc_id, len(docs))
+        seconds = time.perf_counter() - started
+        log.info("built index of %s: %d documents in %.3f s (%.0f docs/s)", self.ddoc.doc_id,
+                 len(docs), seconds, len(docs) / seconds if seconds else 0.0)
 
     def apply(self, changes: Sequence[tuple[bytes, ItemLike | None]], now: float | None = None) -> None:
         """Apply mutations and deletions (None or expired item) to every view."""
@@ -88,6 +91,23 @@ class DesignIndex:
                 index.set_doc(doc_id, view_rows.get(doc, []))
         self._record(doc_ids, result)
         self.updates += len(changes)
+
+    def catch_up(self, items: Iterable[tuple[bytes, ItemLike]], seqno: int,
+                 now: float | None = None) -> int:
+        """Bring an index current up to ``seqno`` in line with ``items``; return the changes.
+
+        Documents changed after ``seqno`` are mapped again, indexed documents no longer in
+        ``items`` are removed; nothing else runs a map function.
+        """
+        items = list(items)
+        present = {key for key, _ in items}
+        changes: list[tuple[bytes, ItemLike | None]] = [
+            (key, item) for key, item in items if item.seqno > seqno]
+        indexed = {doc_id for view in self.views.values() for doc_id in view.doc_ids()}
+        changes.extend((key, None) for key in map(str.encode, indexed) if key not in present)
+        if changes:
+            self.apply(changes, now)
+        return len(changes)
 
     def snapshot(self) -> dict[str, Any]:
         """Return the plain, serialisable state of every view of this design document."""

@@ -47,6 +47,7 @@ function __fatal(e) {
 }
 
 function __hex8(number) {
+  if (number === 0) return "00000000";
   var text = (number >>> 0).toString(16);
   return "00000000".slice(text.length) + text;
 }

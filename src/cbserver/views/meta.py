@@ -4,7 +4,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from typing import Any, Protocol
+from typing import Any, Iterable, Protocol
 
 
 
@@ -42,6 +42,21 @@ def decode_doc_id(key: bytes) -> str | None:
         return key.decode("utf-8")
     except UnicodeDecodeError:
         return None
+
+
+def live_documents(items: Iterable[tuple[bytes, ItemLike]],
+                   now: float) -> list[tuple[str, ItemLike]]:
+    """Return ``(doc_id, item)`` of the items live at ``now`` whose keys are UTF-8."""
+    live = [(key, item) for key, item in items if not item.expiry or item.expiry > now]
+    keys = [key for key, _ in live]
+    try:
+        joined = b"\x00".join(keys).decode("utf-8")
+    except UnicodeDecodeError:
+        joined = None
+    if joined is not None and joined.count("\x00") == len(keys) - 1 and keys:
+        return list(zip(joined.split("\x00"), [item for _, item in live]))
+    docs = ((decode_doc_id(key), item) for key, item in live)
+    return [(doc_id, item) for doc_id, item in docs if doc_id is not None]
 
 
 def doc_object(doc_id: str, item: ItemLike | None) -> dict[str, Any] | None:

@@ -1,0 +1,172 @@
+"""Running the map functions over many documents per JavaScript call, surviving failures.
+
+A batch crosses into QuickJS as a few flat strings instead of one object per document:
+the document texts joined by U+001E (a control character no valid JSON text contains),
+a JSON array of columns (ids, seqnos, expirations, flags), the CAS values as one hex
+string and one ``j``/``b`` character per document (JSON text or base64 text).  QuickJS
+parses each document once, builds ``meta`` itself and answers with one compact JSON
+string of every emit of the batch.  A document that makes a map throw records an error
+for that document only; a runaway (time, memory, stack) costs only the document that
+caused it (a batch that runs out of time restarts at the document it stopped in, which
+is blamed only when it alone exceeds the limit), the rest of the batch is mapped again.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import struct
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from .js import JsError, JsRuntime
+from .meta import ItemLike
+
+SEPARATOR = "\x1e"
+JSON_KIND = "j"
+BASE64_KIND = "b"
+#: Documents mapped per JavaScript call.
+MAP_BATCH = 2000
+_U64_MASK = (1 << 64) - 1
+_U32_MASK = 0xFFFFFFFF
+
+
+@dataclass
+class MapResult:
+    """Emits ``[doc, view, n, key, value]`` and errors ``[doc, view, reason]`` of a batch;
+    ``doc`` is the position of the document in the list given to :func:`map_documents`."""
+
+    rows: list[list[Any]] = field(default_factory=list)
+    errors: list[list[Any]] = field(default_factory=list)
+    not_json: list[int] = field(default_factory=list)
+
+    def add(self, other: "MapResult", below: int | None = None) -> None:
+        """Add another result, keeping only documents before ``below`` if given."""
+        if below is None:
+            self.rows.extend(other.rows)
+            self.errors.extend(other.errors)
+            self.not_json.extend(other.not_json)
+            return
+        self.rows.extend(row for row in other.rows if row[0] < below)
+        self.errors.extend(error for error in other.errors if error[0] < below)
+        self.not_json.extend(i for i in other.not_json if i < below)
+
+
+def _base64(value: bytes) -> str:
+    """Return the base64 text of a value, as map functions see non-JSON documents."""
+    return base64.b64encode(bytes(value)).decode("ascii")
+
+
+def _texts(items: Sequence[ItemLike], as_base64: bool) -> tuple[str, str]:
+    """Return the joined document texts and the kinds string of a batch.
+
+    The common case (every value UTF-8 without U+001E) costs one join and one decode.
+    """
+    values = [item.value for item in items]
+    if as_base64:
+        return SEPARATOR.join(map(_base64, values)), BASE64_KIND * len(values)
+    try:
+        joined = SEPARATOR.encode().join(values).decode("utf-8")
+        if joined.count(SEPARATOR) == len(values) - 1:
+            return joined, JSON_KIND * len(values)
+    except UnicodeDecodeError:
+        pass
+    texts, kinds = [], []
+    for value in values:
+        try:
+            text = str(value, "utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is None or SEPARATOR in text:
+            texts.append(_base64(value))
+            kinds.append(BASE64_KIND)
+        else:
+            texts.append(text)
+            kinds.append(JSON_KIND)
+    return SEPARATOR.join(texts), "".join(kinds)
+
+
+def _call(runtime: JsRuntime, docs: Sequence[tuple[str, ItemLike]], start: int, stop: int,
+          as_base64: bool) -> MapResult:
+    """Map ``docs[start:stop]`` in one call; document positions count from 0 of ``docs``."""
+    span = docs[start:stop]
+    items = [item for _, item in span]
+    columns = json.dumps([[doc_id for doc_id, _ in span],
+                          [item.seqno for item in items],
+                          [item.expiry & _U32_MASK for item in items],
+                          [item.flags & _U32_MASK for item in items]], ensure_ascii=False)
+    cas_hex = struct.pack(f">{len(items)}Q", *[item.cas & _U64_MASK for item in items]).hex()
+    texts, kinds = _texts(items, as_base64)
+    rows, errors, not_json = json.loads(runtime.map_batch(start, texts, columns, cas_hex, kinds))
+    return MapResult(rows, errors, not_json)
+
+
+def _failed(result: MapResult, doc: int, views: int, exc: JsError) -> None:
+    """Record that every view of document ``doc`` failed with ``exc``."""
+    reason = f"map function stopped: {exc.reason}" if exc.fatal else exc.reason
+    result.errors.extend([doc, view, reason] for view in range(views))
+
+
+def _map_span(runtime: JsRuntime, docs: Sequence[tuple[str, ItemLike]], start: int, stop: int,
+              as_base64: bool = False) -> MapResult:
+    """Map ``docs[start:stop]`` fast; on a failure keep what was done, blame one doc, go on."""
+    result = MapResult()
+    while start < stop:
+        try:
+            result.add(_call(runtime, docs, start, stop, as_base64))
+            return result
+        except JsError as exc:
+            progress = runtime.progress()
+            if progress is None or not start <= progress[0] < stop:
+                for doc in range(start, stop):
+                    try:
+                        result.add(_call(runtime, docs, doc, doc + 1, as_base64))
+                    except JsError as single:
+                        _failed(result, doc, runtime.view_count, single)
+                return result
+            at, rows, errors, not_json = progress
+            result.add(MapResult(rows, errors, not_json), below=at)
+            if exc.timed_out and at > start:
+                start = at
+                continue
+            _failed(result, at, runtime.view_count, exc)
+            start = at + 1
+    return result
+
+
+def _ascii_first(docs: Sequence[tuple[str, ItemLike]]) -> list[int] | None:
+    """Return positions with the pure-ASCII values first, or None if no reordering helps.
+
+    QuickJS keeps a string with any non-Latin-1 character as UTF-16 and parses such
+    text markedly slower, so a batch is kept pure ASCII whenever the documents allow.
+    """
+    ascii_flags = [bytes(item.value).isascii() for _, item in docs]
+    if all(ascii_flags) or not any(ascii_flags):
+        return None
+    return ([i for i, flag in enumerate(ascii_flags) if flag]
+            + [i for i, flag in enumerate(ascii_flags) if not flag])
+
+
+def map_documents(runtime: JsRuntime, docs: Sequence[tuple[str, ItemLike]]) -> MapResult:
+    """Run every map function over ``docs``; values that are not JSON are mapped as base64."""
+    order = _ascii_first(docs)
+    if order is not None:
+        result = _map_all(runtime, [docs[i] for i in order])
+        for entry in result.rows:
+            entry[0] = order[entry[0]]
+        for entry in result.errors:
+            entry[0] = order[entry[0]]
+        return result
+    return _map_all(runtime, docs)
+
+
+def _map_all(runtime: JsRuntime, docs: Sequence[tuple[str, ItemLike]]) -> MapResult:
+    """Map ``docs`` batch by batch, then the values that were not JSON as base64."""
+    result = MapResult()
+    for start in range(0, len(docs), MAP_BATCH):
+        result.add(_map_span(runtime, docs, start, min(start + MAP_BATCH, len(docs))))
+    if result.not_json:
+        positions, result.not_json = result.not_json, []
+        again = _map_span(runtime, [docs[i] for i in positions], 0, len(positions), True)
+        result.rows.extend([positions[i], *rest] for i, *rest in again.rows)
+        result.errors.extend([positions[i], *rest] for i, *rest in again.errors)
+    return result

@@ -53,6 +53,8 @@ def key_items(keys: Any, dict_only: bool = False, what: str = "keys") -> list[tu
         items = list(keys.items())
     elif dict_only:
         raise ArgumentError.pyexc(f"{what} must be a dictionary", obj=keys)
+    elif keys.__class__ is list or keys.__class__ is tuple:
+        items = [(key, None) for key in keys]
     elif isinstance(keys, (str, bytes, bytearray)) or keys is None:
         raise ArgumentError.pyexc(f"{what} must be a collection of keys, not a single value",
                                   obj=keys)

@@ -16,7 +16,7 @@ import pickle
 from typing import Any
 
 from .io.rc import Rc
-from .io.rc import rc_for_status as rc_for_status  # the 1.0 module exposed it
+from .io.rc import rc_for_status as _io_rc_for_status
 
 # libcouchbase 2.0 return codes (sdk-1.0-api.md section 9): the numbers live in
 # couchbase.io.rc, the I/O layer's single table; these are the 1.0 names for them.
@@ -165,6 +165,11 @@ def _strerror(rc: int) -> str:
 
 
 _JSON_ENCODER = json.JSONEncoder(ensure_ascii=False)
+
+
+def rc_for_status(status: int) -> int:
+    """Map a memcached response status to the rc libcouchbase 2.0 reported for it."""
+    return _io_rc_for_status(status)
 
 
 def _json_encode(value: Any) -> str:

@@ -26,6 +26,7 @@ from .io.router import Router
 from .protocol import ARITH_NO_CREATE, Opcode
 from .protocol.extras import (decode_observe_response, encode_observe_request, pack_arithmetic,
                               pack_store, pack_u32, unpack_u32, unpack_u64)
+from ._resultbuild import op_result, plain_results, single_result, value_result
 from .result import Arguments, MultiResult, ObserveInfo, OperationResult, Result, ValueResult
 from .transcoder import key_from_bytes, key_to_bytes, value_from_bytes, value_to_bytes
 
@@ -33,34 +34,15 @@ _CTOR_KWARGS = frozenset((
     "_errors", "_flags", "bucket", "username", "password", "host", "conncache", "quiet",
     "unlock_gil", "transcoder", "timeout", "default_format", "lockmode", "_conntype"))
 _DEFAULT_TIMEOUT = 2.5
-_STORE_OPS = {C.LCB_SET: Opcode.SET, C.LCB_ADD: Opcode.ADD, C.LCB_REPLACE: Opcode.REPLACE,
-              C.LCB_APPEND: Opcode.APPEND, C.LCB_PREPEND: Opcode.PREPEND}
+_STORE_OPS = {C.LCB_SET: Opcode.SET.value, C.LCB_ADD: Opcode.ADD.value,
+              C.LCB_REPLACE: Opcode.REPLACE.value, C.LCB_APPEND: Opcode.APPEND.value,
+              C.LCB_PREPEND: Opcode.PREPEND.value}
+_CONCAT_MODES = frozenset((C.LCB_APPEND, C.LCB_PREPEND))
 _VALUE_OPS = frozenset((Opcode.GET, Opcode.GAT, Opcode.GET_LOCKED))
+_GET = Opcode.GET.value
+_GAT = Opcode.GAT.value
 _ARITH_OPS = frozenset((Opcode.INCREMENT, Opcode.DECREMENT))
 _U64_MAX = 0xFFFFFFFFFFFFFFFF
-
-
-_new_result = object.__new__
-
-
-def _value_result(key: Any, rc: int, cas: int, value: Any, flags: int) -> ValueResult:
-    """A ValueResult built by slot assignment (the hot path skips the __init__ chain)."""
-    result = _new_result(ValueResult)
-    result._rc = rc
-    result._key = key
-    result._cas = cas
-    result._value = value
-    result._flags = flags
-    return result
-
-
-def _op_result(key: Any, rc: int, cas: int) -> OperationResult:
-    """An OperationResult built by slot assignment."""
-    result = _new_result(OperationResult)
-    result._rc = rc
-    result._key = key
-    result._cas = cas
-    return result
 
 
 class _Batch:
@@ -326,32 +308,36 @@ class Connection(ViewsMixin):
         finally:
             if locked:
                 self._oplock.release()
+        if not batch.observe and self._transcoder is None and not self._data_passthrough:
+            built = plain_results(batch.ops, batch.quiet)
+            if built is not None:
+                results, failed = built
+                if failed is not None:
+                    raise exc_from_rc(failed._rc, key=failed._key, result=failed,
+                                      all_results=results)
+                return next(iter(results.values())) if single else results
         return self._deliver(batch, single)
 
     def _run_one(self, op: Op, quiet: bool) -> Any:
-        """``_run`` for a single key: the same rules without the batch bookkeeping."""
+        """``_run`` for a single routed key, without the batch bookkeeping."""
         router = self._router
         if router is None:
             raise exc_from_rc(C.LCB_EBADHANDLE, message="KV operations need a bucket connection")
         locked = self._acquire()
         try:
-            router.execute([op], self._timeout_us / 1e6)
+            router.execute_one(op, self._timeout_us / 1e6)
         finally:
             if locked:
                 self._oplock.release()
         if self._transcoder is None and not self._data_passthrough:
-            key = op.tag
-            try:
-                result = self._make_result(op, key, True)
-            except CouchbaseError:
-                result = None
+            result = single_result(op)
             if result is not None:
                 rc = result._rc
                 if rc and not (quiet and rc == C.LCB_KEY_ENOENT):
                     results = MultiResult()
-                    results[key] = result
+                    results[op.tag] = result
                     results._all_ok = 0
-                    raise exc_from_rc(rc, key=key, result=result, all_results=results)
+                    raise exc_from_rc(rc, key=op.tag, result=result, all_results=results)
                 return result
         batch = _Batch(quiet)
         batch.ops.append(op)
@@ -422,22 +408,22 @@ class Connection(ViewsMixin):
         rc = op.rc
         if opcode in _VALUE_OPS:
             if rc or reply is None:
-                return _value_result(key, rc, 0, None, 0)
+                return value_result(key, rc, 0, None, 0)
             extras = reply.extras
             flags = unpack_u32(extras, "flags") if len(extras) == 4 else 0
             if self._data_passthrough:
                 value: Any = reply.value
             else:
                 value = value_from_bytes(self._transcoder, reply.value, flags, key)
-            return _value_result(key, 0, reply.cas, value, flags)
+            return value_result(key, 0, reply.cas, value, flags)
         if opcode in _ARITH_OPS:
             if rc or reply is None:
-                return _value_result(key, rc, 0, None, 0)
-            return _value_result(key, 0, reply.cas, unpack_u64(reply.value, "counter"), 0)
+                return value_result(key, rc, 0, None, 0)
+            return value_result(key, 0, reply.cas, unpack_u64(reply.value, "counter"), 0)
         if opcode == Opcode.OBSERVE:
             return self._observe_result(op, key, master)
         cas = reply.cas if reply is not None and not rc and opcode != Opcode.UNLOCK_KEY else 0
-        return _op_result(key, rc, cas)
+        return op_result(key, rc, cas)
 
     @staticmethod
     def _observe_result(op: Op, key: Any, master: bool) -> ValueResult:
@@ -452,7 +438,7 @@ class Connection(ViewsMixin):
     def _store(self, mode: int, items: list[tuple[Any, Any]], ttl: Any, format: Any,
                cas: Any = 0, single: bool = True) -> Any:
         ttl = ttl_value(ttl)
-        if mode in (C.LCB_APPEND, C.LCB_PREPEND):
+        if mode in _CONCAT_MODES:
             if format is None:
                 format = C.FMT_UTF8
             if self._transcoder is None and (
@@ -461,21 +447,26 @@ class Connection(ViewsMixin):
         elif format is None:
             format = self._default_format
         opcode = _STORE_OPS[mode]
-        batch = _Batch()
+        concat = mode in _CONCAT_MODES
+        cas = cas_value(cas)
+        to_bytes = self._key
+        encode = self._value
+        ops = []
         for key, value in items:
             item_cas, item_ttl = cas, ttl
             if isinstance(value, Arguments):
                 opts = value
                 value = opts.get("value")
-                item_cas = opts.get("cas", 0)
+                item_cas = cas_value(opts.get("cas", 0))
                 item_ttl = ttl_value(opts.get("ttl", 0)) or ttl
-            raw_key = self._key(key)
-            item_cas = cas_value(item_cas)
-            data, flags = self._value(value, format, key)
-            extras = b"" if opcode in (Opcode.APPEND, Opcode.PREPEND) else pack_store(flags, item_ttl)
-            batch.ops.append(Op(opcode, raw_key, extras, data, item_cas, tag=key))
+            raw_key = to_bytes(key)
+            data, flags = encode(value, format, key)
+            ops.append(Op(opcode, raw_key, b"" if concat else pack_store(flags, item_ttl), data,
+                          item_cas, tag=key))
         if single:
-            return self._run_one(batch.ops[0], False)
+            return self._run_one(ops[0], False)
+        batch = _Batch()
+        batch.ops = ops
         return self._run(batch, single)
 
     def set(self, key: Any, value: Any, cas: int = 0, ttl: int = 0, format: Any = None) -> Any:
@@ -530,19 +521,22 @@ class Connection(ViewsMixin):
         """Fetch ``key``; a ``ttl`` also touches it (get-and-touch)."""
         ttl = ttl_value(ttl)
         raw = self._key(key)
-        op = Op(Opcode.GAT, raw, pack_u32(ttl), tag=key) if ttl else \
-            Op(Opcode.GET, raw, tag=key)
+        op = Op(_GAT, raw, pack_u32(ttl), tag=key) if ttl else Op(_GET, raw, tag=key)
         return self._run_one(op, self._quiet_arg(quiet))
 
     def get_multi(self, keys: Any, ttl: int = 0, quiet: Any = None) -> MultiResult:
         """Fetch many keys in one round trip per node."""
         ttl = ttl_value(ttl)
         batch = _Batch(quiet=self._quiet_arg(quiet))
+        append = batch.ops.append
+        to_bytes = self._key
         for key, opt in key_items(keys):
-            item_ttl = self._per_key_ttl(opt, ttl)
-            raw = self._key(key)
-            batch.ops.append(Op(Opcode.GAT, raw, pack_u32(item_ttl), tag=key) if item_ttl
-                             else Op(Opcode.GET, raw, tag=key))
+            if opt is None and not ttl:
+                append(Op(_GET, to_bytes(key), b"", b"", 0, None, key))
+                continue
+            item_ttl = ttl if opt is None else self._per_key_ttl(opt, ttl)
+            append(Op(_GAT, to_bytes(key), pack_u32(item_ttl), tag=key) if item_ttl
+                   else Op(_GET, to_bytes(key), tag=key))
         return self._run(batch, False)
 
     @staticmethod

@@ -1,5 +1,7 @@
-"""Fixtures of the client tests: real memcached data nodes behind a real streaming
-config server (tests/client/config_server.py), on free loopback ports."""
+"""Fixtures of the client tests. ``cb`` is a connection to the session cbserver
+(``server`` in tests/conftest.py): the real target of every key-value test. Routing
+and failure tests build their own topologies from real memcached data nodes behind
+a real streaming config server (tests/client/config_server.py), on free loopback ports."""
 from __future__ import annotations
 
 import itertools
@@ -69,8 +71,9 @@ def cluster(mc_node):
 
 
 @pytest.fixture
-def cb(cluster):
-    return Couchbase.connect(bucket="default", host="127.0.0.1", port=cluster.port)
+def cb(server):
+    """A fresh connection to the ``default`` bucket of the session cbserver."""
+    return Couchbase.connect(bucket="default", host=server.host, port=server.rest_port)
 
 
 _counter = itertools.count()

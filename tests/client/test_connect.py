@@ -24,10 +24,10 @@ def test_defaults(cb):
     assert cb.data_passthrough == 0
 
 
-def test_repr_and_server_nodes(cb):
+def test_repr_and_server_nodes(cb, server):
     assert repr(cb) == (f"<couchbase.connection.Connection bucket=default, "
                         f"nodes={cb.server_nodes} at 0x{id(cb):x}>")
-    assert cb.server_nodes == ["127.0.0.1:8091"]
+    assert cb.server_nodes == [f"{server.host}:{server.rest_port}"]
     with pytest.raises(AttributeError):
         cb.server_nodes = []
 

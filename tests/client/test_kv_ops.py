@@ -86,7 +86,10 @@ def test_multi_forms(cb, key_prefix):
     assert cb.get_multi({k: 50 for k in items}).all_ok
     with pytest.raises(ArgumentError):
         cb.get_multi({k: 50 for k in items}, ttl=5)
-    deleted = cb.delete_multi(stored)      # a set_multi MultiResult gives the CAS values
+    with pytest.raises(KeyExistsError):    # a touch gives the item a new CAS (2.x)
+        cb.delete_multi(stored)
+    current = cb.get_multi(list(items))
+    deleted = cb.delete_multi(current)     # a MultiResult gives the CAS values
     assert deleted.all_ok
     with pytest.raises(NotFoundError):
         cb.get_multi(list(items))

@@ -1,10 +1,11 @@
 """The manual's chapter 1 and 3/4 examples, with the printed reprs checked (CAS aside)."""
 import re
+import threading
 
 import pytest
 
-from couchbase import FMT_BYTES, FMT_PICKLE, FMT_UTF8
-from couchbase.exceptions import CouchbaseError, KeyExistsError, NotFoundError
+from couchbase import FMT_BYTES, FMT_PICKLE, FMT_UTF8, Couchbase
+from couchbase.exceptions import CouchbaseError, KeyExistsError, NotFoundError, TemporaryFailError
 
 CAS = r"0x[0-9a-f]+"
 
@@ -93,3 +94,67 @@ def test_data_passthrough(cb, key_prefix):
     result = cb.get(key_prefix + "raw")
     assert result.value == b'{"a": 1}'
     assert result.key == (key_prefix + "raw").encode()
+
+
+def _friends_race(server, key, add_friend):
+    """Four threads each add their friends through ``add_friend(conn, friend)``."""
+    def connect():
+        return Couchbase.connect(bucket="default", host=server.host, port=server.rest_port)
+
+    connect().set(key, {"friends": {}})
+    errors = []
+
+    def worker(n):
+        conn = connect()
+        try:
+            for i in range(10):
+                add_friend(conn, f"friend-{n}-{i}")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    assert sorted(connect().get(key).value["friends"]) == sorted(
+        f"friend-{n}-{i}" for n in range(4) for i in range(10))
+
+
+def test_add_friend_opportunistic_locking(server, key_prefix):
+    """Manual 3.6.1: get, modify, set with the CAS, retry on KeyExistsError."""
+    key = key_prefix + "user_id-1"
+
+    def add_friend(c, friend):
+        while True:
+            result = c.get(key)
+            result.value["friends"][friend] = {"added": 1}
+            try:
+                c.set(key, result.value, cas=result.cas)
+                break
+            except KeyExistsError:
+                pass
+
+    _friends_race(server, key, add_friend)
+
+
+def test_add_friend_pessimistic_locking(server, key_prefix):
+    """Manual 3.6.2: lock (retry on TemporaryFailError), modify, set with the lock CAS."""
+    key = key_prefix + "user_id-2"
+
+    def add_friend(c, friend):
+        while True:
+            try:
+                result = c.lock(key, ttl=15)
+                break
+            except TemporaryFailError:
+                pass
+        try:
+            result.value["friends"][friend] = {"added": 1}
+            c.set(key, result.value, cas=result.cas)
+        except BaseException:
+            c.unlock(result.key, result.cas)
+            raise
+
+    _friends_race(server, key, add_friend)

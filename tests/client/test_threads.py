@@ -8,8 +8,8 @@ from couchbase import Couchbase, LOCKMODE_NONE, LOCKMODE_WAIT
 from couchbase.exceptions import KeyExistsError, ObjectThreadError
 
 
-def _connect(cluster, **kwargs):
-    return Couchbase.connect(bucket="default", host="127.0.0.1", port=cluster.port, **kwargs)
+def _connect(server, **kwargs):
+    return Couchbase.connect(bucket="default", host=server.host, port=server.rest_port, **kwargs)
 
 
 def _in_thread(func):
@@ -37,8 +37,8 @@ def test_lockmode_exc_refuses_a_second_thread(cb, key_prefix):
     assert cb.set(key_prefix + "k", 1).success
 
 
-def test_lockmode_wait_queues_the_second_thread(cluster, key_prefix):
-    cb = _connect(cluster, lockmode=LOCKMODE_WAIT)
+def test_lockmode_wait_queues_the_second_thread(server, key_prefix):
+    cb = _connect(server, lockmode=LOCKMODE_WAIT)
     cb._thr_lockop(0)
     thread, outcome = _in_thread(lambda: cb.set(key_prefix + "k", 1))
     thread.join(0.2)
@@ -48,15 +48,15 @@ def test_lockmode_wait_queues_the_second_thread(cluster, key_prefix):
     assert outcome["value"].success
 
 
-def test_lockmode_none_has_no_lock(cluster):
-    cb = _connect(cluster, lockmode=LOCKMODE_NONE)
+def test_lockmode_none_has_no_lock(server):
+    cb = _connect(server, lockmode=LOCKMODE_NONE)
     with pytest.raises(ObjectThreadError):
         cb._thr_lockop(0)
 
 
-def test_optimistic_cas_loop_loses_no_update(cluster, key_prefix):
+def test_optimistic_cas_loop_loses_no_update(server, key_prefix):
     key = key_prefix + "cas-counter"
-    cb = _connect(cluster, lockmode=LOCKMODE_WAIT)
+    cb = _connect(server, lockmode=LOCKMODE_WAIT)
     cb.set(key, 0)
     per_thread, threads = 50, 4
 
@@ -78,14 +78,14 @@ def test_optimistic_cas_loop_loses_no_update(cluster, key_prefix):
     assert cb.get(key).value == per_thread * threads
 
 
-def test_connection_per_thread_cas_loop(cluster, key_prefix):
+def test_connection_per_thread_cas_loop(server, key_prefix):
     key = key_prefix + "cas-counter"
-    _connect(cluster).set(key, 0)
+    _connect(server).set(key, 0)
     per_thread, threads = 30, 4
     conflicts = []
 
     def worker():
-        cb = _connect(cluster)
+        cb = _connect(server)
         for _ in range(per_thread):
             while True:
                 current = cb.get(key)
@@ -100,4 +100,4 @@ def test_connection_per_thread_cas_loop(cluster, key_prefix):
         w.start()
     for w in workers:
         w.join(60)
-    assert _connect(cluster).get(key).value == per_thread * threads
+    assert _connect(server).get(key).value == per_thread * threads

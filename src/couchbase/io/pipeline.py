@@ -18,65 +18,108 @@ Waits = list[tuple[int, int]]
 #: What it is sent back: {fileno: ready events}.
 Ready = dict[int, int]
 
-_QUIET_GET = {Opcode.GET: Opcode.GETQ, Opcode.GAT: Opcode.GATQ}
+#: Gets sent quietly (only hits answer) when a node gets more than one op; a NOOP
+#: after them marks the end, so every quiet get unanswered by then was a miss.
+_QUIET_GET = {Opcode.GET.value: Opcode.GETQ.value, Opcode.GAT.value: Opcode.GATQ.value}
 _STAT = Opcode.STAT.value
+_NOOP = Opcode.NOOP.value
+#: Requests encoded per send: small enough for the node to start early, large enough
+#: to keep the number of send calls low.
+_CHUNK = 4096
 _RECV_SIZE = 256 * 1024
 
 
 class NodePipe:
-    """The requests of one batch bound for one node, and the bookkeeping of replies."""
+    """The requests of one batch bound for one node, and the bookkeeping of replies.
 
-    __slots__ = ("node", "out", "sent", "waiting", "quiet", "noop", "error")
+    Requests are encoded and sent in chunks of ``_CHUNK``: the node starts on the
+    first chunk while the next is being encoded, and its replies can be parsed while
+    it works on the rest.
+    """
+
+    __slots__ = ("node", "ops", "next", "out", "sent", "waiting", "quiet", "noop", "error")
 
     def __init__(self, node: NodeConn, ops: list[tuple[Op, int]]) -> None:
         self.node = node
-        waiting: dict[int, Op] = {}
-        self.waiting = waiting
-        self.quiet: list[int] = []
+        self.ops = ops
+        self.next = 0
+        self.waiting: dict[int, Op] = {}
+        self.quiet: list[int] | None = [] if len(ops) > 1 else None
         self.noop = 0
         self.error = 0
-        parts = []
-        append = parts.append
-        quiet_gets = len(ops) > 1 and sum(1 for op, _ in ops if op.opcode in _QUIET_GET) > 1
-        opaque = node.opaque
-        address = node.address
-        for op, vbucket in ops:
-            opaque = (opaque + 1) & 0xFFFFFFFF
-            opcode = op.opcode
-            if quiet_gets and opcode in _QUIET_GET:
-                opcode = _QUIET_GET[opcode]
-                self.quiet.append(opaque)
-            op.server = address
-            waiting[opaque] = op
-            append(pack_request(opcode, op.key, op.extras, op.value, vbucket, opaque, op.cas))
-        if self.quiet:
-            opaque = (opaque + 1) & 0xFFFFFFFF
-            self.noop = opaque
-            append(pack_request(Opcode.NOOP, b"", b"", b"", 0, opaque, 0))
-        node.opaque = opaque
-        self.out = memoryview(b"".join(parts))
+        self.out = memoryview(b"")
         self.sent = 0
 
     @property
     def done(self) -> bool:
-        return not self.waiting and not self.noop
+        return not self.waiting and not self.noop and self.next >= len(self.ops)
+
+    @property
+    def wants_write(self) -> bool:
+        return self.sent < len(self.out) or self.next < len(self.ops)
+
+    def _encode_next(self) -> bool:
+        """Encode the next chunk of requests (the NOOP closing quiet gets after the
+        last); False when everything was encoded already."""
+        ops = self.ops
+        start = self.next
+        total = len(ops)
+        if start >= total:
+            return False
+        stop = min(start + _CHUNK, total)
+        node = self.node
+        waiting = self.waiting
+        quiet = self.quiet
+        parts = []
+        append = parts.append
+        opaque = node.opaque
+        address = node.address
+        for op, vbucket in ops[start:stop]:
+            opaque = (opaque + 1) & 0xFFFFFFFF
+            opcode = op.opcode
+            if quiet is not None and opcode in _QUIET_GET:
+                opcode = _QUIET_GET[opcode]
+                quiet.append(opaque)
+            op.server = address
+            waiting[opaque] = op
+            append(pack_request(opcode, op.key, op.extras, op.value, vbucket, opaque, op.cas))
+        if stop == total and quiet:
+            opaque = (opaque + 1) & 0xFFFFFFFF
+            self.noop = opaque
+            append(pack_request(_NOOP, b"", b"", b"", 0, opaque, 0))
+        node.opaque = opaque
+        self.next = stop
+        self.out = memoryview(b"".join(parts))
+        self.sent = 0
+        return True
 
     def fail(self, rc: int) -> None:
         """Finish every unanswered op with ``rc`` and drop the broken connection."""
         for op in self.waiting.values():
             op.finish(rc)
+        for op, _ in self.ops[self.next:]:
+            op.finish(rc)
+        self.next = len(self.ops)
         self.waiting.clear()
         self.noop = 0
         self.error = rc
         self.node.close()
 
     def write(self) -> None:
-        try:
-            self.sent += self.node.sock.send(self.out[self.sent:])
-        except BlockingIOError:
-            pass
-        except OSError:
-            self.fail(Rc.NETWORK_ERROR)
+        """Send what the socket takes, encoding further chunks as earlier ones go out."""
+        sock = self.node.sock
+        while True:
+            if self.sent >= len(self.out) and not self._encode_next():
+                return
+            try:
+                self.sent += sock.send(self.out[self.sent:])
+            except BlockingIOError:
+                return
+            except OSError:
+                self.fail(Rc.NETWORK_ERROR)
+                return
+            if self.sent < len(self.out):
+                return
 
     def read(self) -> None:
         node = self.node
@@ -98,20 +141,25 @@ class NodePipe:
             return
         node.rbuf = buf[pos:] if pos < len(buf) else b""
         waiting = self.waiting
+        pop = waiting.pop
         for reply in replies:
             opaque = reply.opaque
-            op = waiting.get(opaque)
+            op = pop(opaque, None)
             if op is None:
                 if opaque == self.noop and self.noop:
                     self._end_quiet()
                 continue
-            if op.opcode == _STAT and reply.status == 0 and reply.key:
-                if op.replies is None:
-                    op.replies = []
-                op.replies.append(reply)
-                continue
-            del waiting[opaque]
-            op.rc = rc_for_status(reply.status)
+            status = reply.status
+            if status == 0:
+                if op.opcode == _STAT and reply.key:
+                    waiting[opaque] = op
+                    if op.replies is None:
+                        op.replies = []
+                    op.replies.append(reply)
+                    continue
+                op.rc = 0
+            else:
+                op.rc = rc_for_status(status)
             op.reply = reply
 
     def _end_quiet(self) -> None:
@@ -133,7 +181,7 @@ def run_pipes(pipes: list[NodePipe]) -> Generator[Waits, Ready, None]:
         waits = []
         for fd, pipe in by_fd.items():
             if not pipe.done:
-                waits.append((fd, READ | WRITE if pipe.sent < len(pipe.out) else READ))
+                waits.append((fd, READ | WRITE if pipe.wants_write else READ))
         if not waits:
             return
         ready = yield waits

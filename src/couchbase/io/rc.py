@@ -78,5 +78,5 @@ class ClientIOError(Exception):
 
     def __init__(self, rc: int, message: str) -> None:
         super().__init__(message)
-        self.rc = rc
+        self.rc = int(rc)
         self.message = message

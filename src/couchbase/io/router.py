@@ -8,6 +8,7 @@ import threading
 import time
 
 from ..protocol import Opcode, vbucket_for_key
+from ..protocol.vbucket import vbuckets_for_keys
 from ..protocol.config import BucketConfig, ConfigError, parse_bucket_config
 from .config_stream import ConfigStream
 from .direct import round_trip
@@ -19,6 +20,7 @@ from .waiting import drive
 
 log = logging.getLogger(__name__)
 
+_NOT_MY_VBUCKET = Rc.NOT_MY_VBUCKET.value
 #: Pauses between NOT_MY_VBUCKET retry rounds while waiting for a newer map.
 RETRY_DELAYS = (0.0, 0.01, 0.02, 0.05, 0.1)
 
@@ -33,6 +35,7 @@ class Router:
         self._nodes_for: BucketConfig | None = None
         self._by_index: list[NodeConn] = []
         self._masters: list[int] = []
+        self._one_node = False
         self._lock = threading.Lock()
         self.stream: ConfigStream = stream_factory(self.apply)
 
@@ -56,13 +59,38 @@ class Router:
         self.nodes.clear()
 
     def execute(self, ops: list[Op], timeout: float | None = None) -> None:
-        """Run ``ops`` as one batch; every op ends with an rc (and reply frame)."""
+        """Run ``ops`` as one batch; every op ends with an rc (and the reply)."""
         deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        self._round(ops, deadline)
+        self._settle(ops, deadline)
+
+    def execute_one(self, op: Op, timeout: float) -> None:
+        """``execute`` for one vBucket-routed op: straight to its node's open socket,
+        the batch machinery only when the node needs (re)connecting or NOT_MY_VBUCKET
+        asks for a new map."""
+        deadline = time.monotonic() + timeout
+        if self.config is self._nodes_for:
+            masters = self._masters
+            vbucket = vbucket_for_key(op.key, len(masters))
+            index = masters[vbucket]
+            if index >= 0:
+                node = self._by_index[index]
+                poller = node.poller
+                if poller is not None and not poller.poll(0):
+                    round_trip(node, op, vbucket, deadline)
+                    if op.rc == _NOT_MY_VBUCKET:
+                        self._settle([op], deadline)
+                    return
+        self._round([op], deadline)
+        self._settle([op], deadline)
+
+    def _settle(self, ops: list[Op], deadline: float) -> None:
+        """Retry the ops a node refused with NOT_MY_VBUCKET under a newer map, until
+        they land elsewhere or the deadline leaves no time."""
         todo = ops
         attempt = 0
         while True:
-            self._round(todo, deadline)
-            retry = [op for op in todo if op.rc == Rc.NOT_MY_VBUCKET and op.node is None]
+            retry = [op for op in todo if op.rc == _NOT_MY_VBUCKET and op.node is None]
             if not retry:
                 return
             if not self._await_new_map(retry, deadline, attempt):
@@ -70,6 +98,7 @@ class Router:
             for op in retry:
                 op.rc = -1
                 op.reply = None
+            self._round(retry, deadline)
             todo = retry
             attempt += 1
 
@@ -115,7 +144,20 @@ class Router:
         self._by_index = [nodes.get(a) or nodes.setdefault(a, NodeConn(*a))
                           for a in config.kv_nodes]
         self._masters = [row[0] for row in config.vbucket_map]
+        self._one_node = len(self._by_index) == 1 and not any(self._masters)
         self._nodes_for = config
+
+    @staticmethod
+    def _assign(groups: dict[int, list[tuple[Op, int]]], op: Op, index: int, vbucket: int,
+                nodes: int) -> None:
+        """Queue ``op`` for node ``index``, or finish it NOT_MY_VBUCKET if there is none."""
+        if index < 0 or index >= nodes:
+            op.finish(Rc.NOT_MY_VBUCKET)
+            return
+        group = groups.get(index)
+        if group is None:
+            group = groups[index] = []
+        group.append((op, vbucket))
 
     def _round(self, ops: list[Op], deadline: float) -> None:
         config = self.config
@@ -123,34 +165,20 @@ class Router:
             raise ClientIOError(Rc.EBADHANDLE, "connection has no bucket configuration")
         if self._nodes_for is not config:
             self._prune(config)
-        if len(ops) == 1 and ops[0].node is None:
-            op = ops[0]
-            masters = self._masters
-            vb = vbucket_for_key(op.key, len(masters))
-            index = masters[vb]
-            if index >= 0:
-                node = self._by_index[index]
-                if node.poller is not None and not node.poller.poll(0):
-                    round_trip(node, op, vb, deadline)
-                    return
-        groups: dict[int, list[tuple[Op, int]]] = {}
-        vbucket_of = config.vbucket_of
         masters = self._masters
-        nodes = len(config.kv_nodes)
-        for op in ops:
-            if op.node is None:
-                vb = vbucket_of(op.key)
-                index = masters[vb]
-            else:
-                vb = 0 if op.opcode in (Opcode.STAT, Opcode.OBSERVE) else vbucket_of(op.key)
-                index = op.node
-            if index < 0 or index >= nodes:
-                op.finish(Rc.NOT_MY_VBUCKET)
-                continue
-            group = groups.get(index)
-            if group is None:
-                group = groups[index] = []
-            group.append((op, vb))
+        nodes = len(self._by_index)
+        vbuckets = vbuckets_for_keys([op.key for op in ops], len(masters))
+        pinned = [op for op in ops if op.node is not None]
+        groups: dict[int, list[tuple[Op, int]]] = {}
+        if self._one_node and not pinned:
+            groups[0] = list(zip(ops, vbuckets))
+        else:
+            for op, vb in zip(ops, vbuckets):
+                if op.node is None:
+                    self._assign(groups, op, masters[vb], vb, nodes)
+                else:
+                    vb = 0 if op.opcode in (Opcode.STAT, Opcode.OBSERVE) else vb
+                    self._assign(groups, op, op.node, vb, nodes)
         pipes = []
         for index, group in groups.items():
             try:

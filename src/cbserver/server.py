@@ -18,6 +18,7 @@ from cbserver.engine import Bucket, BucketSettings
 from cbserver.kv.connection import KVProtocol
 from cbserver.storage import default_data_dir
 from cbserver.storage.node_storage import NodeStorage
+from cbserver.views.service import ViewService
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class Server:
         self._pager: asyncio.Task | None = None
         self._stopping = False
         self.storage: NodeStorage | None = None
+        self.views = ViewService(persistence_of=self._view_metadata)
         for spec in config.buckets:
             self.create_bucket(BucketSettings(
                 name=spec.name, password=spec.password, num_vbuckets=config.vbuckets,
@@ -221,6 +223,7 @@ class Server:
             await web.SockSite(runner, sock).start()
             self._runners.append(runner)
         self._pager = asyncio.create_task(self._expiry_pager())
+        self.views.start()
         log.info("cbserver listening on %s: rest %d, kv %d, views %d", self.host, self.rest_port,
                  self.kv_port, self.views_port)
 
@@ -239,6 +242,7 @@ class Server:
         for runner in self._runners:
             await runner.cleanup()
         self._runners.clear()
+        await self.views.close()
         if self.storage is not None:
             await self.storage.close()
 
@@ -258,6 +262,12 @@ class Server:
         self.storage = storage
         self.config_changed()
         log.info("persisting to %s", storage.root)
+
+    def _view_metadata(self, bucket: Bucket):
+        """The metadata table where the views of ``bucket`` persist (None when ephemeral)."""
+        if self.storage is None:
+            return None
+        return self.storage.manager.bucket(bucket.name)
 
     async def _expiry_pager(self) -> None:
         """Periodically remove expired items nobody has touched (the 2.x expiry pager)."""

@@ -7,7 +7,7 @@ from aiohttp import web
 
 from cbserver.samples.rest import setup_routes as setup_sample_routes
 
-from . import buckets_admin, pools, streaming
+from . import buckets_admin, ddocs, pools, streaming
 
 if TYPE_CHECKING:
     from cbserver.server import Server
@@ -28,6 +28,7 @@ def build_rest_app(server: "Server") -> web.Application:
     app.router.add_post(bucket, buckets_admin.update_bucket)
     app.router.add_delete(bucket, buckets_admin.delete_bucket)
     app.router.add_post(bucket + "/controller/doFlush", buckets_admin.flush_bucket)
+    app.router.add_get(bucket + "/ddocs", ddocs.list_design_documents)
     app.router.add_get("/pools/default/b/{bucket}", pools.get_terse_bucket)
     app.router.add_get("/pools/default/bucketsStreaming/{bucket}", streaming.buckets_streaming)
     app.router.add_get("/pools/default/bs/{bucket}", streaming.terse_streaming)

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 import logging
 import time
 from typing import Any, Callable
-from urllib.parse import quote
-
-import aiohttp
 
 from cbserver.engine import BucketSettings
 from cbserver.samples.catalog import QUOTA_NEEDED, get_sample
+from cbserver.views.ddocs import InvalidDesignDocument
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +33,8 @@ async def install_sample(server: Any, name: str, progress: Progress | None = Non
     """Create bucket `name` and load the sample's documents and design documents.
 
     A coroutine for the server's event loop (the engine is not thread-safe): documents go
-    straight into the engine, design documents through the server's own view API, as
-    cbdocloader did.  Returns the number of documents loaded; raises SampleNotFound or
-    SampleAlreadyLoaded.
+    straight into the engine, design documents through the server's view service.
+    Returns the number of documents loaded; raises SampleNotFound or SampleAlreadyLoaded.
     """
     sample = get_sample(name)
     if is_installed(server, name):
@@ -66,27 +62,11 @@ async def install_sample(server: Any, name: str, progress: Progress | None = Non
 
 
 async def install_design_document(server: Any, bucket_name: str, ddoc: dict[str, Any]) -> None:
-    """PUT one design document to the server's views port, as a client would."""
+    """Store one design document of the sample through the server's view service."""
     design_name = ddoc["_id"].removeprefix("_design/")
-    url = (f"http://{_connect_host(server.host)}:{server.views_port}/"
-           f"{quote(bucket_name, safe='')}/_design/{quote(design_name, safe='')}")
-    headers = {"Content-Type": "application/json"}
-    if server.admin:
-        token = base64.b64encode(":".join(server.admin).encode("utf-8")).decode("ascii")
-        headers["Authorization"] = f"Basic {token}"
-    async with aiohttp.ClientSession() as session:
-        async with session.put(url, data=json.dumps(ddoc).encode("utf-8"),
-                               headers=headers) as response:
-            if response.status >= 300:
-                body = await response.text()
-                raise RuntimeError(f"loading sample {bucket_name}: storing {ddoc['_id']} "
-                                   f"failed with HTTP {response.status}: {body}")
-
-
-def _connect_host(host: str) -> str:
-    """Return an address to reach a server bound to `host` (wildcards mean loopback)."""
-    if host in ("", "0.0.0.0"):
-        return "127.0.0.1"
-    if host == "::":
-        return "[::1]"
-    return f"[{host}]" if ":" in host else host
+    body = json.dumps(ddoc, ensure_ascii=False).encode("utf-8")
+    try:
+        await server.views.put_design(server.buckets[bucket_name], design_name, body)
+    except InvalidDesignDocument as exc:
+        raise RuntimeError(f"loading sample {bucket_name}: {ddoc['_id']} is invalid: "
+                           f"{exc.reason}") from None

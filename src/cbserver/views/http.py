@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-SERVICE_KEY = web.AppKey("view_service", ViewService)
 #: Result rows serialised per worker-thread step and written per HTTP chunk.
 ROWS_PER_CHUNK = 500
 
@@ -59,19 +58,14 @@ class ViewHandlers:
 
     async def put_design(self, request: web.Request) -> web.Response:
         """PUT /<bucket>/_design/<ddoc>: validate, store and (re)build if the views changed."""
-        bucket, views = await self._views(request)
+        bucket, _ = await self._views(request)
         if request.content_type != "application/json":
             return _error(400, "bad_request", "Content-Type must be application/json")
-        name = request.match_info["ddoc"]
-        raw = await request.read()
-        seqno = bucket.seqno
         try:
-            ddoc = await self.service.run(views.put_design, name, raw, bucket.items())
+            ddoc = await self.service.put_design(bucket, request.match_info["ddoc"],
+                                                 await request.read())
         except InvalidDesignDocument as exc:
             return _error(400, "invalid_design_document", exc.reason)
-        await self.service.run(views.catch_up, name, bucket.items(), seqno)
-        if views.persistent and views.dirty:
-            self.service.submit(views.save)
         return web.json_response({"ok": True, "id": ddoc.doc_id}, status=201, dumps=_dumps)
 
     async def delete_design(self, request: web.Request) -> web.Response:
@@ -175,26 +169,11 @@ def ddocs_listing(views: BucketViews) -> dict[str, Any]:
 
 
 def setup_routes(app: web.Application, server: "Server") -> None:
-    """Mount the view API on the views-port app and own the view service's lifetime."""
-    def persistence_of(bucket: Any) -> Any:
-        storage = server.storage
-        return storage.manager.bucket(bucket.name) if storage is not None else None
-
-    service = ViewService(persistence_of=persistence_of)
-    app[SERVICE_KEY] = service
-    handlers = ViewHandlers(server, service)
+    """Mount the view API of ``server.views`` on the views-port app."""
+    handlers = ViewHandlers(server, server.views)
     design = "/{bucket}/_design/{ddoc}"
     app.router.add_get(design, handlers.get_design)
     app.router.add_put(design, handlers.put_design)
     app.router.add_delete(design, handlers.delete_design)
     app.router.add_get(design + "/_view/{view}", handlers.query_view)
     app.router.add_post(design + "/_view/{view}", handlers.query_view)
-
-    async def start_service(_: web.Application) -> None:
-        service.start()
-
-    async def close_service(_: web.Application) -> None:
-        await service.close()
-
-    app.on_startup.append(start_service)
-    app.on_cleanup.append(close_service)

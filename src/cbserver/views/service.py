@@ -110,6 +110,17 @@ class ViewService:
         """Run ``func(*args)`` on the view worker thread."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, func, *args)
 
+    async def put_design(self, bucket: Any, name: str, raw: bytes) -> Any:
+        """Store design document ``name`` of ``bucket``, build the views it changed and catch
+        them up with writes made meanwhile; raises InvalidDesignDocument."""
+        views = await self.open(bucket)
+        seqno = bucket.seqno
+        ddoc = await self.run(views.put_design, name, raw, bucket.items())
+        await self.run(views.catch_up, name, bucket.items(), seqno)
+        if views.persistent and views.dirty:
+            self.submit(views.save)
+        return ddoc
+
     def submit(self, func: Callable[..., Any], *args: Any) -> None:
         """Queue ``func(*args)`` on the worker thread without waiting (logs failures)."""
         future = self._executor.submit(func, *args)

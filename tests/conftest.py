@@ -11,15 +11,11 @@
 """
 from __future__ import annotations
 
-import os
-import shutil
-import socket
-import subprocess
-import time
 
 import pytest
 
 from cbserver.embedded import EmbeddedServer
+from support.memcached import Memcached
 
 ADMIN = ("Administrator", "password")
 
@@ -47,36 +43,9 @@ def server_factory():
         srv.stop()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def memcached():
     """Port of a memcached 1.6 reference server listening on 127.0.0.1."""
-    binary = shutil.which("memcached") or "/usr/bin/memcached"
-    if not os.path.exists(binary):
-        pytest.skip("memcached is not installed (Debian package memcached; make test installs it)")
-    for _ in range(5):
-        port = _free_port()
-        args = [binary, "-l", "127.0.0.1", "-p", str(port), "-U", "0", "-m", "128", "-I", "20m"]
-        if os.geteuid() == 0:
-            args += ["-u", "root"]
-        proc = subprocess.Popen(args,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        if proc.poll() is None:
-            break
-    else:
-        pytest.fail(f"memcached did not start: {proc.stderr.read().decode(errors='replace')}")
-    yield port
-    proc.terminate()
-    proc.wait(10)
+    node = Memcached()
+    yield node.port
+    node.stop()

@@ -71,9 +71,11 @@ def plain_results(ops: list[Op], quiet: bool) -> tuple[MultiResult, ValueResult 
     failed = None
     decode = C._helpers["json_decode"]
     scan = _scan_json if decode is _json_loads else None
+    last_extras = None
+    flags = 0
     for op in ops:
         key = op.tag
-        if key is None or key in results:
+        if key is None:
             return None
         rc = op.rc
         opcode = op.opcode
@@ -81,9 +83,11 @@ def plain_results(ops: list[Op], quiet: bool) -> tuple[MultiResult, ValueResult 
             if rc == 0:
                 reply = op.reply
                 extras = reply.extras
-                flags = _unpack_flags(extras)[0] if len(extras) == 4 else 0
-                if flags & _DECODED_ELSEWHERE:
-                    return None
+                if extras != last_extras:
+                    flags = _unpack_flags(extras)[0] if len(extras) == 4 else 0
+                    if flags & _DECODED_ELSEWHERE:
+                        return None
+                    last_extras = extras
                 try:
                     text = reply.value.decode("utf-8")
                     if scan is None:
@@ -112,6 +116,8 @@ def plain_results(ops: list[Op], quiet: bool) -> tuple[MultiResult, ValueResult 
             results._all_ok = 0
             if failed is None and not (quiet and rc == _ENOENT):
                 failed = result
+    if len(results) != len(ops):
+        return None
     return results, failed
 
 

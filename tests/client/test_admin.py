@@ -1,8 +1,8 @@
 """The Admin connection: management HTTP, bad paths, bad credentials, no KV."""
 import pytest
 
-from config_server import ConfigServer, make_config
-from conftest import free_port
+from support.config_server import ConfigServer, make_config
+from support.ports import free_port
 from couchbase.admin import Admin
 from couchbase.exceptions import ArgumentError, AuthError, BadHandleError, ConnectError, HTTPError
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from config_server import ConfigServer, make_config
+from support.config_server import ConfigServer, make_config
 from couchbase import Couchbase
 from couchbase.exceptions import (CouchbaseNetworkError, KeyExistsError, NotFoundError,
                                   NotMyVbucketError, TemporaryFailError)

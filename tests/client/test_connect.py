@@ -5,8 +5,8 @@ import sys
 
 import pytest
 
-from config_server import ConfigServer, make_config
-from conftest import free_port
+from support.config_server import ConfigServer, make_config
+from support.ports import free_port
 from couchbase import Couchbase, FMT_JSON, LOCKMODE_EXC, LOCKMODE_NONE, LOCKMODE_WAIT
 from couchbase.connection import Connection
 from couchbase.exceptions import (ArgumentError, AuthError, BucketNotFoundError, ConnectError,

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from config_server import ConfigServer, make_config
+from support.config_server import ConfigServer, make_config
 from couchbase import Couchbase
 from couchbase import _libcouchbase as C
 from couchbase.exceptions import (ArgumentError, CouchbaseNetworkError, HTTPError, InvalidError,

@@ -6,8 +6,8 @@ import time
 import bmemcached
 import pytest
 
-from config_server import ConfigServer, make_config
-from conftest import Memcached
+from support.config_server import ConfigServer, make_config
+from support.memcached import Memcached
 from couchbase import Couchbase
 from couchbase.exceptions import NetworkError, NotFoundError, TimeoutError
 from couchbase.protocol import vbucket_for_key

@@ -5,12 +5,13 @@ import logging
 import time
 from typing import Any, Iterable, Sequence
 
-from .collation import sort_key
+from .build_part import Part, build_part
 from .ddocs import DesignDocument
 from .index import Row, ViewIndex, make_row
 from .js import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, JsRuntime
-from .map_batch import MapResult, map_documents
+from .map_batch import map_documents
 from .meta import ItemLike, decode_doc_id, is_live, live_documents
+from .parallel_build import PARALLEL_MIN_DOCS, WORKER_TIMEOUT, WORKERS, WorkerFailed, can_fork, parallel_build
 from .reduce import JsReducer, Reducer, builtin_reducer
 
 log = logging.getLogger(__name__)
@@ -37,13 +38,16 @@ class DesignIndex:
             if view.reduce is not None:
                 self.reducers[view.name] = builtin_reducer(view.reduce) or JsReducer(self.runtime, i)
         self.errors: dict[str, str] = {}
+        self.workers = WORKERS if can_fork() else 1
+        self.parallel_min_docs = PARALLEL_MIN_DOCS
+        self.worker_timeout = WORKER_TIMEOUT
         self.builds = 0
         self.updates = 0
 
-    def _record(self, doc_ids: Sequence[str], result: MapResult) -> None:
-        """Remember the map errors of ``result`` per document (oldest dropped first)."""
+    def _record(self, doc_ids: Sequence[str], errors: Sequence[Sequence[Any]]) -> None:
+        """Remember map errors ``[doc, view, reason]`` per document (oldest dropped first)."""
         failed: dict[str, list[str]] = {}
-        for doc, view, reason in result.errors:
+        for doc, view, reason in errors:
             failed.setdefault(doc_ids[doc], []).append(f"view `{self.view_names[view]}`: {reason}")
         for doc_id, reasons in failed.items():
             self.errors[doc_id] = "; ".join(reasons)
@@ -54,19 +58,27 @@ class DesignIndex:
         """Index every item live at ``now`` from scratch (new or changed design document)."""
         started = time.perf_counter()
         docs = live_documents(items, time.time() if now is None else now)
-        doc_ids = [doc_id for doc_id, _ in docs]
-        result = map_documents(self.runtime, docs)
-        rows: list[list[Row]] = [[] for _ in self.view_names]
-        for doc, view, n, key, value in result.rows:
-            rows[view].append((sort_key(key), doc_ids[doc], n, key, value))
+        workers = self.workers if len(docs) >= self.parallel_min_docs else 1
+        rows, errors = self._build_part(docs, workers)
         self.errors.clear()
-        self._record(doc_ids, result)
+        self._record([doc_id for doc_id, _ in docs], errors)
         for name, view_rows in zip(self.view_names, rows):
             self.views[name].load_rows(view_rows)
         self.builds += 1
         seconds = time.perf_counter() - started
-        log.info("built index of %s: %d documents in %.3f s (%.0f docs/s)", self.ddoc.doc_id,
-                 len(docs), seconds, len(docs) / seconds if seconds else 0.0)
+        log.info("built index of %s: %d documents in %.3f s (%.0f docs/s, %d process%s)",
+                 self.ddoc.doc_id, len(docs), seconds, len(docs) / seconds if seconds else 0.0,
+                 workers, "" if workers == 1 else "es")
+
+    def _build_part(self, docs: Sequence[tuple[str, ItemLike]], workers: int) -> Part:
+        """Map every document in ``workers`` forked processes, or in this one if that fails."""
+        if workers > 1:
+            try:
+                return parallel_build(self.runtime, docs, workers, self.worker_timeout)
+            except (WorkerFailed, OSError) as exc:
+                log.warning("parallel build of %s failed (%s); building in-process",
+                            self.ddoc.doc_id, exc)
+        return build_part(self.runtime, docs, 0, len(docs))
 
     def apply(self, changes: Sequence[tuple[bytes, ItemLike | None]], now: float | None = None) -> None:
         """Apply mutations and deletions (None or expired item) to every view."""
@@ -89,7 +101,7 @@ class DesignIndex:
         for index, view_rows in zip(self.views.values(), rows):
             for doc, doc_id in enumerate(doc_ids):
                 index.set_doc(doc_id, view_rows.get(doc, []))
-        self._record(doc_ids, result)
+        self._record(doc_ids, result.errors)
         self.updates += len(changes)
 
     def catch_up(self, items: Iterable[tuple[bytes, ItemLike]], seqno: int,

@@ -74,6 +74,10 @@ class JsRuntime:
         self._context: quickjs.Context | None = None
         self._thread: int | None = None
 
+    def fresh(self) -> "JsRuntime":
+        """Return a runtime of the same functions and limits with no context yet (for a worker)."""
+        return JsRuntime(self._maps, self._reduces, self._time_limit, self._memory_limit)
+
     def _ctx(self) -> quickjs.Context:
         """Return a live context for the calling thread, compiling the functions if needed."""
         if self._context is not None and self._thread == threading.get_ident():

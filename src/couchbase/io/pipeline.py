@@ -3,10 +3,11 @@ that never blocks: it yields the sockets it waits on and is resumed with the rea
 ones (psycopg 3's generators/waiting split). ``waiting.drive`` runs it."""
 from __future__ import annotations
 
+import struct
 from collections.abc import Generator
 
-from ..protocol import FrameError, Opcode
-from ..protocol.replies import pack_request, split_replies
+from ..protocol import FrameError, Magic, Opcode
+from ..protocol.replies import HEADER, pack_request, split_replies
 from .node import NodeConn
 from .ops import Op
 from .rc import Rc, rc_for_status
@@ -21,7 +22,10 @@ Ready = dict[int, int]
 #: Gets sent quietly (only hits answer) when a node gets more than one op; a NOOP
 #: after them marks the end, so every quiet get unanswered by then was a miss.
 _QUIET_GET = {Opcode.GET.value: Opcode.GETQ.value, Opcode.GAT.value: Opcode.GATQ.value}
+_NO_QUIET: dict[int, int] = {}
 _STAT = Opcode.STAT.value
+_REQUEST = Magic.REQUEST.value
+_pack_header = HEADER.pack
 _NOOP = Opcode.NOOP.value
 #: Requests encoded per send: small enough for the node to start early, large enough
 #: to keep the number of send calls low.
@@ -74,15 +78,28 @@ class NodePipe:
         append = parts.append
         opaque = node.opaque
         address = node.address
-        for op, vbucket in ops[start:stop]:
-            opaque = (opaque + 1) & 0xFFFFFFFF
-            opcode = op.opcode
-            if quiet is not None and opcode in _QUIET_GET:
-                opcode = _QUIET_GET[opcode]
-                quiet.append(opaque)
-            op.server = address
-            waiting[opaque] = op
-            append(pack_request(opcode, op.key, op.extras, op.value, vbucket, opaque, op.cas))
+        quiet_get = _QUIET_GET if quiet is not None else _NO_QUIET
+        quiet_append = quiet.append if quiet is not None else None
+        try:
+            for op, vbucket in ops[start:stop]:
+                opaque = (opaque + 1) & 0xFFFFFFFF
+                opcode = op.opcode
+                if opcode in quiet_get:
+                    opcode = quiet_get[opcode]
+                    quiet_append(opaque)
+                op.server = address
+                waiting[opaque] = op
+                key = op.key
+                extras = op.extras
+                value = op.value
+                klen = len(key)
+                elen = len(extras)
+                append(_pack_header(_REQUEST, opcode, klen, elen, 0, vbucket,
+                                    elen + klen + len(value), opaque, op.cas))
+                append(extras + key + value if elen or value else key)
+        except struct.error:
+            pack_request(opcode, key, extras, value, vbucket, opaque, op.cas)
+            raise
         if stop == total and quiet:
             opaque = (opaque + 1) & 0xFFFFFFFF
             self.noop = opaque

@@ -65,9 +65,10 @@ class Router:
         self._settle(ops, deadline)
 
     def execute_one(self, op: Op, timeout: float) -> None:
-        """``execute`` for one vBucket-routed op: straight to its node's open socket,
-        the batch machinery only when the node needs (re)connecting or NOT_MY_VBUCKET
-        asks for a new map."""
+        """``execute`` for one vBucket-routed op: straight to its node's socket, the
+        batch machinery only when the node needs (re)connecting, NOT_MY_VBUCKET asks
+        for a new map, or the socket proved dead before the node saw the request
+        (then the batch path reconnects and sends it once more)."""
         deadline = time.monotonic() + timeout
         if self.config is self._nodes_for:
             masters = self._masters
@@ -75,12 +76,13 @@ class Router:
             index = masters[vbucket]
             if index >= 0:
                 node = self._by_index[index]
-                poller = node.poller
-                if poller is not None and not poller.poll(0):
-                    round_trip(node, op, vbucket, deadline)
-                    if op.rc == _NOT_MY_VBUCKET:
-                        self._settle([op], deadline)
-                    return
+                if node.sock is not None:
+                    if round_trip(node, op, vbucket, deadline):
+                        if op.rc == _NOT_MY_VBUCKET:
+                            self._settle([op], deadline)
+                        return
+                    log.debug("%s had closed the connection; resending %r once",
+                              node.address, op.key)
         self._round([op], deadline)
         self._settle([op], deadline)
 

@@ -11,10 +11,12 @@ from .constants import HEADER_LEN, Magic
 from .decoder import DEFAULT_MAX_BODY
 from .frames import FrameError
 
-_HEADER = struct.Struct(">BBHBBHIIQ")
+#: The classic 24-byte header (magic, opcode, key length, extras length, datatype,
+#: vBucket or status, body length, opaque, cas); callers may pack requests with it.
+HEADER = struct.Struct(">BBHBBHIIQ")
 _FLEX_HEADER = struct.Struct(">BBBBBBHIIQ")
-_pack_header = _HEADER.pack
-_unpack_header = _HEADER.unpack_from
+_pack_header = HEADER.pack
+_unpack_header = HEADER.unpack_from
 _unpack_flex = _FLEX_HEADER.unpack_from
 _RESPONSE = Magic.RESPONSE.value
 _ALT_RESPONSE = Magic.ALT_RESPONSE.value

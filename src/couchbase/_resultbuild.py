@@ -142,3 +142,58 @@ def single_result(op: Op) -> OperationResult | None:
             return None
         return value_result(op.tag, 0, reply.cas, value, flags)
     return op_result(op.tag, rc, reply.cas if rc == 0 and reply is not None else 0)
+
+
+def quiet_get_results(keys: list[str], found: list[tuple[int, bytes, bytes] | None],
+                      missing_rc: int, quiet: bool
+                      ) -> tuple[MultiResult, ValueResult | None] | None:
+    """Results of a plain multi-get from the quiet-get fast path (one entry of
+    ``found`` per key, None where the key got no hit and so ends with
+    ``missing_rc``), and the first result to raise for.
+
+    Returns None when a value is not plain JSON or fails to decode: the general
+    path then produces the exact 1.0 results and errors.
+    """
+    results = MultiResult()
+    failed = None
+    decode = C._helpers["json_decode"]
+    scan = _scan_json if decode is _json_loads else None
+    last_extras = None
+    flags = 0
+    new = _new
+    for key, hit in zip(keys, found):
+        result = new(ValueResult)
+        result._key = key
+        if hit is None:
+            result._rc = missing_rc
+            result._cas = 0
+            result._value = None
+            result._flags = 0
+            results[key] = result
+            if failed is None and not (quiet and missing_rc == _ENOENT):
+                failed = result
+            continue
+        cas, extras, raw = hit
+        if extras != last_extras:
+            flags = _unpack_flags(extras)[0] if len(extras) == 4 else 0
+            if flags & _DECODED_ELSEWHERE:
+                return None
+            last_extras = extras
+        try:
+            text = raw.decode("utf-8")
+            if scan is None:
+                value = decode(text)
+            else:
+                value, end = scan(text, 0)
+                if end != len(text):
+                    value = decode(text)
+        except Exception:
+            return None
+        result._rc = 0
+        result._cas = cas
+        result._value = value
+        result._flags = flags
+        results[key] = result
+    if None in found:
+        results._all_ok = 0
+    return results, failed

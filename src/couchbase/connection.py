@@ -26,7 +26,8 @@ from .io.router import Router
 from .protocol import ARITH_NO_CREATE, Opcode
 from .protocol.extras import (decode_observe_response, encode_observe_request, pack_arithmetic,
                               pack_store, pack_u32, unpack_u32, unpack_u64)
-from ._resultbuild import op_result, plain_results, single_result, value_result
+from ._resultbuild import (op_result, plain_results, quiet_get_results, single_result,
+                           value_result)
 from .result import Arguments, MultiResult, ObserveInfo, OperationResult, Result, ValueResult
 from .transcoder import key_from_bytes, key_to_bytes, value_from_bytes, value_to_bytes
 
@@ -41,8 +42,14 @@ _CONCAT_MODES = frozenset((C.LCB_APPEND, C.LCB_PREPEND))
 _VALUE_OPS = frozenset((Opcode.GET, Opcode.GAT, Opcode.GET_LOCKED))
 _GET = Opcode.GET.value
 _GAT = Opcode.GAT.value
+_SET = Opcode.SET.value
+#: Store extras of a JSON value without expiry: the common single ``set``.
+_JSON_STORE = pack_store(C.FMT_JSON, 0)
 _ARITH_OPS = frozenset((Opcode.INCREMENT, Opcode.DECREMENT))
 _U64_MAX = 0xFFFFFFFFFFFFFFFF
+#: Longest key the fast paths send; longer ones take the general path and its errors.
+_MAX_KEY = 0xFFFF
+_STR_ONLY = {str}
 
 
 class _Batch:
@@ -471,6 +478,18 @@ class Connection(ViewsMixin):
 
     def set(self, key: Any, value: Any, cas: int = 0, ttl: int = 0, format: Any = None) -> Any:
         """Store ``value`` under ``key`` unconditionally (or only at ``cas``)."""
+        if (format is None and key.__class__ is str and key and cas.__class__ is int
+                and not cas and ttl.__class__ is int and not ttl
+                and self._default_format.__class__ is int
+                and self._default_format == C.FMT_JSON and self._transcoder is None
+                and not isinstance(value, Arguments)):
+            try:
+                raw = key.encode("utf-8")
+            except UnicodeEncodeError:
+                return self._store(C.LCB_SET, [(key, value)], ttl, format, cas)
+            data, flags = self._value(value, C.FMT_JSON, key)
+            extras = _JSON_STORE if flags == C.FMT_JSON else pack_store(flags, 0)
+            return self._run_one(Op(_SET, raw, extras, data, 0, None, key), False)
         return self._store(C.LCB_SET, [(key, value)], ttl, format, cas)
 
     def add(self, key: Any, value: Any, ttl: int = 0, format: Any = None) -> Any:
@@ -527,7 +546,12 @@ class Connection(ViewsMixin):
     def get_multi(self, keys: Any, ttl: int = 0, quiet: Any = None) -> MultiResult:
         """Fetch many keys in one round trip per node."""
         ttl = ttl_value(ttl)
-        batch = _Batch(quiet=self._quiet_arg(quiet))
+        quiet = self._quiet_arg(quiet)
+        if not ttl and (keys.__class__ is list or keys.__class__ is tuple):
+            results = self._get_plain(keys, quiet)
+            if results is not None:
+                return results
+        batch = _Batch(quiet=quiet)
         append = batch.ops.append
         to_bytes = self._key
         for key, opt in key_items(keys):
@@ -538,6 +562,38 @@ class Connection(ViewsMixin):
             append(Op(_GAT, to_bytes(key), pack_u32(item_ttl), tag=key) if item_ttl
                    else Op(_GET, to_bytes(key), tag=key))
         return self._run(batch, False)
+
+    def _get_plain(self, keys: list | tuple, quiet: bool) -> MultiResult | None:
+        """``get_multi`` of distinct non-empty str keys on the quiet-get fast path;
+        None (nothing sent, or nothing the general path cannot safely repeat) when
+        the call needs the general path: other keys, a transcoder, passthrough, a
+        multi-node bucket, a reconnect, an unusual reply or a non-JSON value."""
+        router = self._router
+        if router is None or self._transcoder is not None or self._data_passthrough:
+            return None
+        try:
+            raw = [key.encode("utf-8") for key in keys]
+        except (AttributeError, TypeError, UnicodeEncodeError):
+            return None
+        if (not raw or b"" in raw or max(map(len, raw)) > _MAX_KEY
+                or set(map(type, keys)) != _STR_ONLY
+                or len(set(keys)) != len(keys)):
+            return None
+        locked = self._acquire()
+        try:
+            got = router.get_quiet(raw, self._timeout_us / 1e6)
+        finally:
+            if locked:
+                self._oplock.release()
+        if got is None:
+            return None
+        built = quiet_get_results(keys, *got, quiet)
+        if built is None:
+            return None
+        results, failed = built
+        if failed is not None:
+            raise exc_from_rc(failed._rc, key=failed._key, result=failed, all_results=results)
+        return results
 
     @staticmethod
     def _per_key_ttl(opt: Any, ttl: int) -> int:

@@ -8,11 +8,9 @@ import itertools
 
 import pytest
 
-from support.config_server import ConfigServer, make_config
+from support.config_server import NUM_VBUCKETS, ConfigServer, make_config
 from support.memcached import Memcached
 from couchbase import Couchbase
-
-NUM_VBUCKETS = 64
 
 
 @pytest.fixture(scope="session")

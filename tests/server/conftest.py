@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from cbserver.embedded import EmbeddedServer
-from rawkv import KV
+from support.rawkv import KV
 
 
 @pytest.fixture

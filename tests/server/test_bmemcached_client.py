@@ -4,7 +4,7 @@ from __future__ import annotations
 import bmemcached
 import pytest
 
-from rawkv import unique_key
+from support.rawkv import unique_key
 
 
 @pytest.fixture

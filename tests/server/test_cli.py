@@ -10,7 +10,7 @@ import pytest
 from resthttp import get_json
 
 from couchbase.protocol import Opcode, Status
-from rawkv import KV
+from support.rawkv import KV
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])

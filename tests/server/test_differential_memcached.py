@@ -13,7 +13,7 @@ import pytest
 
 from couchbase.protocol import Opcode
 from couchbase.protocol.extras import pack_arithmetic, pack_store, pack_u32
-from rawkv import KV, unique_key
+from support.rawkv import KV, unique_key
 
 K = b"\x00KEY\x00"  # replaced by a fresh key per run
 

@@ -1,10 +1,11 @@
-"""Bucket.get_plain / set_plain, the engine side of the KV fast path: they act exactly
-like get / store(SET) when they act, and change nothing when they decline."""
+"""The engine side of the KV fast path: ``set_plain`` and ``is_plain`` on a bucket's
+records act exactly like store(SET) / get when they act, and change nothing when they
+decline; ``count_plain`` brings the statistics to what the full path counts."""
 from __future__ import annotations
 
 from clocks import ManualClock
 
-from cbserver.engine import Bucket, BucketSettings
+from cbserver.engine import Bucket, BucketSettings, Item
 from cbserver.engine.bucket import SET
 from couchbase.protocol import Status
 
@@ -19,21 +20,28 @@ def snapshot(bucket: Bucket) -> tuple:
             [(k, it.value, it.cas) for k, it in bucket.items()])
 
 
+def fields(item: Item) -> tuple:
+    return (item.key, item.value, item.flags, item.expiry, item.cas, item.datatype, item.seqno,
+            item.lock_expiry)
+
+
 def test_set_plain_matches_store():
     plain, clock = make()
     full, _ = make()
     full.clock = clock
     for bucket in (plain, full):
         bucket._cas = 100
-    for key, value, exp in ((b"a", b"1", 0), (b"b", b"22", 5), (b"a", b"333", 0)):
-        item = plain.set_plain(key, value, 9, exp, 1)
+    cases = ((b"a", b"1", 0), (b"b", b"22", 5), (b"a", b"333", 0))
+    for key, value, exp in cases:
+        record = plain.set_plain(key, value, 9, exp, 1)
         status, expected = full.store(SET, key, value, 9, exp, 0, 1)
         assert status == Status.SUCCESS
-        assert (item.value, item.flags, item.expiry, item.cas, item.datatype, item.seqno) == \
-            (expected.value, expected.flags, expected.expiry, expected.cas, expected.datatype,
-             expected.seqno)
+        assert fields(Item.from_record(key, record)) == fields(expected)
+        assert plain.records[key] is record
+    plain.count_plain(0, len(cases))
     assert plain.stats == full.stats
     assert plain.mem_used == full.mem_used
+    assert [fields(it) for _, it in plain.items()] == [fields(it) for _, it in full.items()]
 
 
 def test_set_plain_declines_without_side_effects():
@@ -51,19 +59,57 @@ def test_set_plain_declines_without_side_effects():
     assert snapshot(bucket) == before
 
 
-def test_get_plain_counts_hits_and_declines_silently():
+def test_set_plain_over_a_live_expiring_item_matches_store():
+    plain, clock = make()
+    full, _ = make()
+    full.clock = clock
+    for bucket in (plain, full):
+        bucket._cas = 100
+        bucket.store(SET, b"k", b"old", 0, 50)
+    clock.advance(10)
+    record = plain.set_plain(b"k", b"newer", 2, 0, 0)
+    status, expected = full.store(SET, b"k", b"newer", 2, 0)
+    assert status == Status.SUCCESS and record is not None
+    assert fields(Item.from_record(b"k", record)) == fields(expected)
+    assert plain.mem_used == full.mem_used
+
+
+def test_is_plain_follows_locks_and_expiry():
     bucket, clock = make()
     bucket.store(SET, b"hit", b"v", 3, 0)
     bucket.store(SET, b"locked", b"v", 0, 0)
     bucket.get_locked(b"locked", 10)
     bucket.store(SET, b"expiring", b"v", 0, 5)
+    bucket.store(SET, b"later", b"v", 0, 50)
     clock.advance(6)
     before = snapshot(bucket)
-    for key in (b"missing", b"locked", b"expiring"):
-        assert bucket.get_plain(key) is None
+    records = bucket.records
+    assert bucket.is_plain(records[b"hit"])
+    assert bucket.is_plain(records[b"later"])
+    assert not bucket.is_plain(records[b"locked"])
+    assert not bucket.is_plain(records[b"expiring"])
     assert snapshot(bucket) == before
-    assert bucket.get_plain(b"hit").flags == 3
-    assert bucket.stats["cmd_get"] == before[0]["cmd_get"] + 1
-    assert bucket.stats["get_hits"] == before[0]["get_hits"] + 1
     clock.advance(5)
-    assert bucket.get_plain(b"locked").value == b"v"  # the lock ran out
+    assert bucket.is_plain(records[b"locked"])  # the lock ran out
+    assert bucket.unlock(b"locked", 0) == Status.ETMPFAIL
+
+
+def test_count_plain_adds_gets_and_sets():
+    bucket, _ = make()
+    bucket.count_plain(3, 2)
+    stats = bucket.stats
+    assert (stats["cmd_get"], stats["get_hits"], stats["get_misses"], stats["cmd_set"]) == \
+        (3, 3, 0, 2)
+
+
+def test_records_are_replaced_never_changed():
+    """Listeners keep what they are given: lock and unlock swap in new records."""
+    bucket, _ = make()
+    status, item = bucket.store(SET, b"k", b"v", 1, 0)
+    first = bucket.records[b"k"]
+    status, locked = bucket.get_locked(b"k", 5)
+    assert status == Status.SUCCESS and locked.lock_expiry > 0
+    assert bucket.records[b"k"] is not first and first[-1] == 0.0
+    assert bucket.unlock(b"k", locked.cas) == Status.SUCCESS
+    assert bucket.records[b"k"][-1] == 0.0 and bucket.records[b"k"][2] == locked.cas
+    assert item.lock_expiry == 0.0

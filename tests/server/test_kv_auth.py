@@ -5,7 +5,7 @@ import pytest
 
 from couchbase.protocol import Opcode, Status
 from couchbase.protocol.sasl import ScramClient, cram_md5_response, plain_message
-from rawkv import KV, unique_key
+from support.rawkv import KV, unique_key
 
 
 def plain(kv: KV, user: str, password: str):

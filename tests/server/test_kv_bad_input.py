@@ -9,7 +9,7 @@ import pytest
 
 from couchbase.protocol import MAX_VALUE_LEN, Opcode, Status, encode_request, vbucket_for_key
 from couchbase.protocol.extras import pack_store
-from rawkv import KV, unique_key
+from support.rawkv import KV, unique_key
 
 
 def test_key_over_250_bytes_is_einval(kv):

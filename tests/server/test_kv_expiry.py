@@ -8,7 +8,7 @@ from clocks import install_clock
 
 from couchbase.protocol import Opcode, Status
 from couchbase.protocol.extras import pack_store, unpack_u32
-from rawkv import KV, unique_key
+from support.rawkv import KV, unique_key
 
 THIRTY_DAYS = 30 * 24 * 3600
 

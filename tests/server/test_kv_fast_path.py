@@ -7,6 +7,7 @@ the replies must match, CAS values aside.
 """
 from __future__ import annotations
 
+import os
 import struct
 import time
 
@@ -16,7 +17,7 @@ from couchbase.protocol import (LOCKED_CAS, Datatype, Feature, Magic, Opcode, St
 from couchbase.protocol.extras import encode_features, pack_store
 from couchbase.protocol.frames import FLEX_HEADER, Frame
 
-from rawkv import KV, unique_key
+from support.rawkv import KV, unique_key
 
 STORE_EXTRAS = pack_store(7, 0)
 
@@ -224,3 +225,84 @@ def test_fast_path_counts_stats_and_notifies_listeners(server_factory):
     assert after["get_hits"] - before["get_hits"] == 5
     assert after["total_items"] - before["total_items"] == 5
     assert bucket.mem_used > 0
+
+
+def short_key() -> bytes:
+    """A key of 7 bytes: its GET is 31 bytes long, shorter than a SET header with extras,
+    so when it ends a read the fast path parses it without the 8 bytes after the header."""
+    return os.urandom(4).hex()[:7].encode()
+
+
+@pytest.mark.parametrize("opcode", [Opcode.GET, Opcode.GETK, Opcode.GETQ])
+def test_short_last_get_matches_full_path(kv, opcode):
+    replies = []
+    for encode in (fast_path_request, full_path_request):
+        key = short_key()
+        assert kv.set(key, b"short", flags=5).status == Status.SUCCESS
+        request = encode(opcode, key, opaque=9)
+        assert len(request) < 32
+        kv.sock.sendall(request)  # a GETQ hit is answered too
+        replies.append(shape(kv.recv(), key))
+    assert replies[0] == replies[1]
+    assert replies[0][2] == Status.SUCCESS and replies[0][5] == b"short"
+
+
+def test_short_get_after_a_set_in_one_read(kv):
+    key = short_key()
+    kv.sock.sendall(fast_path_request(Opcode.SET, key, STORE_EXTRAS, b"v", opaque=1)
+                    + fast_path_request(Opcode.GET, key, opaque=2))
+    first, second = kv.recv(), kv.recv()
+    assert (first.opaque, first.status) == (1, Status.SUCCESS)
+    assert (second.opaque, second.status, second.value, second.cas) == \
+        (2, Status.SUCCESS, b"v", first.cas)
+
+
+@pytest.mark.parametrize("opcode", [Opcode.GET, Opcode.GETK])
+def test_get_of_an_item_with_a_live_expiry_matches_full_path(kv, opcode):
+    fast, full = both_ways(kv, stored(kv, exp=int(time.time()) + 3600), opcode)
+    assert fast == full
+    assert fast[2] == Status.SUCCESS
+
+
+def test_set_over_an_item_with_a_live_expiry_matches_full_path(kv):
+    fast, full = both_ways(kv, stored(kv, exp=300), Opcode.SET, STORE_EXTRAS, b"replaced")
+    assert fast == full
+    assert fast[2] == Status.SUCCESS
+
+
+def test_set_with_an_expiry_keeps_it(kv):
+    key = unique_key("fast-ttl")
+    reply = exchange(kv, fast_path_request(Opcode.SET, key, pack_store(1, 1), b"brief"))
+    assert reply.status == Status.SUCCESS
+    assert kv.get(key).value == b"brief"
+    deadline = time.monotonic() + 10
+    while kv.get(key).status == Status.SUCCESS:
+        assert time.monotonic() < deadline, "an item SET with a 1 s expiry never expired"
+        time.sleep(0.2)
+
+
+def test_stats_counted_per_read_include_a_fallback_in_the_middle(server_factory):
+    """Hits served before and after a miss (which the full path counts) all add up."""
+    srv = server_factory(buckets=("default",))
+    bucket = srv.server.buckets["default"]
+    with KV(srv.kv_port) as kv:
+        key, missing = unique_key("batch"), unique_key("batch-missing")
+        before = dict(bucket.stats)
+        kv.sock.sendall(b"".join((
+            fast_path_request(Opcode.SET, key, STORE_EXTRAS, b"x", opaque=1),
+            fast_path_request(Opcode.GET, key, opaque=2),
+            fast_path_request(Opcode.GET, missing, opaque=3),
+            fast_path_request(Opcode.GETK, key, opaque=4),
+            fast_path_request(Opcode.SETQ, key, STORE_EXTRAS, b"y", opaque=5),
+            fast_path_request(Opcode.GET, key, opaque=6),
+        )))
+        replies = [kv.recv() for _ in range(5)]
+    assert [r.opaque for r in replies] == [1, 2, 3, 4, 6]
+    assert [r.status for r in replies] == [Status.SUCCESS, Status.SUCCESS, Status.KEY_ENOENT,
+                                           Status.SUCCESS, Status.SUCCESS]
+    assert replies[-1].value == b"y"
+    after = bucket.stats
+    delta = {name: after[name] - before[name]
+             for name in ("cmd_get", "get_hits", "get_misses", "cmd_set", "total_items")}
+    assert delta == {"cmd_get": 4, "get_hits": 3, "get_misses": 1, "cmd_set": 2,
+                     "total_items": 1}

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from couchbase.protocol import FrameDecoder, FrameError, Opcode, Status, encode_request
-from rawkv import KV, unique_key
+from support.rawkv import KV, unique_key
 
 frames = st.builds(
     lambda op, key, extras, value, vb, cas, dt: encode_request(op, key, extras, value, vbucket=vb,

@@ -6,7 +6,7 @@ from clocks import install_clock
 
 from couchbase.protocol import LOCKED_CAS, Opcode, Status
 from couchbase.protocol.extras import pack_u32
-from rawkv import KV, unique_key
+from support.rawkv import KV, unique_key
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from couchbase.protocol.extras import (GET_META_V1, UINT16, decode_features, enc
                                        pack_arithmetic, pack_store)
 from couchbase.protocol.frames import encode_frame_info
 from couchbase.protocol.sasl import ScramClient
-from rawkv import KV, unique_key
+from support.rawkv import KV, unique_key
 
 #: The features couchbase-cxx asks for on every connection (protocol.md 6.2).
 CXX_FEATURES = [0x03, 0x06, 0x07, 0x08, 0x0B, 0x0C, 0x10, 0x0F, 0x11, 0x15, 0x12, 0x17, 0x14,

@@ -10,7 +10,7 @@ from couchbase.protocol import Feature, ObserveState, Opcode, Status
 from couchbase.protocol.extras import (GET_META_V2, decode_features, decode_observe_response,
                                        encode_features, encode_observe_request, pack_store,
                                        unpack_u32, unpack_u64)
-from rawkv import KV, unique_key
+from support.rawkv import KV, unique_key
 
 
 def test_set_get_returns_value_flags_and_the_same_cas(kv):

@@ -7,7 +7,7 @@ import pytest
 from resthttp import ADMIN, get_json, http
 
 from couchbase.protocol import Opcode, Status
-from rawkv import KV, unique_key
+from support.rawkv import KV, unique_key
 
 
 def test_root_answers(server):

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from couchbase.protocol import Opcode, Status, encode_request
 
-from kv_client import KV
+from support.rawkv import KV
 
 _PORTS = re.compile(r"rest port (\d+), kv port (\d+), views port (\d+)")
 

@@ -5,7 +5,6 @@ import signal
 import struct
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -14,11 +13,11 @@ from couchbase.protocol import vbucket_for_key
 from couchbase.protocol.extras import pack_store
 
 from cbserver_process import CbserverProcess
-from kv_client import KV
+from support.rawkv import KV
+from support.shared import conformance_script
 
 DOCS = 20_000
 BATCH = 500
-CONFORMANCE = Path("/work/shared/conformance/crash_persistence.py")
 
 
 def _value(i: int, version: int) -> bytes:
@@ -160,12 +159,12 @@ def test_conformance_crash_persistence_script(tmp_path) -> None:
     state = tmp_path / "state.json"
     server = CbserverProcess(data_dir, tmp_path / "cbserver.log")
     server.wait_warm().close()
-    write = subprocess.run([sys.executable, str(CONFORMANCE), "write", str(server.kv_port),
+    write = subprocess.run([sys.executable, str(conformance_script("crash_persistence.py")), "write", str(server.kv_port),
                             str(state), str(DOCS)], capture_output=True, text=True, timeout=300)
     assert write.returncode == 0, write.stderr
     server.kill()
     server = CbserverProcess(data_dir, tmp_path / "cbserver.log")
-    verify = subprocess.run([sys.executable, str(CONFORMANCE), "verify", str(server.kv_port),
+    verify = subprocess.run([sys.executable, str(conformance_script("crash_persistence.py")), "verify", str(server.kv_port),
                              str(state)], capture_output=True, text=True, timeout=300)
     server.terminate()
     assert verify.returncode == 0, verify.stdout + verify.stderr

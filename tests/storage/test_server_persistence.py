@@ -18,7 +18,7 @@ from couchbase.protocol import ObserveState, Opcode, Status, encode_request
 from cbserver.embedded import EmbeddedServer
 from cbserver.storage import CorruptStoreError
 
-from kv_client import KV
+from support.rawkv import KV
 
 ADMIN = ("Administrator", "password")
 GET_META = struct.Struct(">IIIQ")

@@ -10,6 +10,10 @@ import socketserver
 import threading
 
 
+#: vBuckets of the test topologies built on memcached nodes.
+NUM_VBUCKETS = 64
+
+
 def make_config(name: str, kv_ports: list[int], vbmap: list[list[int]], rev: int,
                 password: str = "", rest_port: int = 8091) -> dict:
     """A 2.x-style bucket config with ``len(vbmap)`` vBuckets over the given KV ports."""

@@ -3,61 +3,19 @@ from __future__ import annotations
 
 import gzip
 import json
-import socket
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 
 from cbserver.embedded import EmbeddedServer
-from couchbase.protocol import FrameDecoder, Opcode, encode_request, vbucket_for_key
-from couchbase.protocol.extras import pack_store
-from couchbase.protocol.sasl import plain_message
+from cbserver.samples.catalog import SAMPLES_DIR
+from support.rawkv import KV
 
-BEER_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "beer-sample"
-if not BEER_DIR.exists():
-    BEER_DIR = Path("/work/shared/data/beer-sample")
+#: The beer-sample data set as shipped inside cbserver (docs.jsonl.gz, design/beer.json).
+BEER_DIR = SAMPLES_DIR / "beer-sample"
 ADMIN = ("Administrator", "password")
-
-
-class KV:
-    """A minimal pipelined binary-protocol client for loading test data."""
-
-    def __init__(self, port: int, bucket: str, password: str = "", vbuckets: int = 1024) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port))
-        self.decoder = FrameDecoder()
-        self.vbuckets = vbuckets
-        self.call([encode_request(Opcode.SASL_AUTH, b"PLAIN", value=plain_message(bucket, password))])
-
-    def call(self, requests: list[bytes]) -> list:
-        """Send requests pipelined; return their response frames; fail on an error status."""
-        self.sock.sendall(b"".join(requests))
-        frames = []
-        while len(frames) < len(requests):
-            data = self.sock.recv(1 << 16)
-            assert data, "server closed the KV connection"
-            self.decoder.feed(data)
-            frames.extend(self.decoder)
-        bad = [f for f in frames if f.status != 0]
-        assert not bad, bad[:3]
-        return frames
-
-    def set_many(self, docs: list[tuple[str, bytes]], flags: int = 0, exptime: int = 0) -> None:
-        """SET many documents, 500 per pipelined batch."""
-        for start in range(0, len(docs), 500):
-            self.call([encode_request(Opcode.SET, k.encode(), pack_store(flags, exptime), v,
-                                      vbucket=vbucket_for_key(k.encode(), self.vbuckets))
-                       for k, v in docs[start:start + 500]])
-
-    def delete(self, key: str) -> None:
-        """DELETE one document."""
-        self.call([encode_request(Opcode.DELETE, key.encode(),
-                                  vbucket=vbucket_for_key(key.encode(), self.vbuckets))])
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 class ViewsHTTP:
@@ -112,7 +70,7 @@ def beer_server(beer_docs):
     """A cbserver with bucket beer-sample holding the data set and the `beer` design doc."""
     with EmbeddedServer(buckets=("beer-sample", "scratch"), admin=ADMIN) as srv:
         kv = KV(srv.kv_port, "beer-sample")
-        kv.set_many([(d["id"], json.dumps(d["doc"]).encode()) for d in beer_docs])
+        kv.load([(d["id"], json.dumps(d["doc"]).encode()) for d in beer_docs])
         kv.close()
         http = ViewsHTTP(srv.views_port, "beer-sample")
         status, body = http.put_ddoc("beer", json.loads((BEER_DIR / "design" / "beer.json").read_text()))

@@ -4,9 +4,7 @@ import json
 import subprocess
 import sys
 
-from .conftest import BEER_DIR
-
-CONFORMANCE = BEER_DIR.parent.parent / "conformance" / "beer_sample_views.py"
+from support.shared import SHARED, conformance_script
 
 
 def brewery_beers_expected(docs):
@@ -110,7 +108,8 @@ def test_startkey_docid_pagination_and_include_docs(beer, beer_docs):
 
 
 def test_conformance_script_passes(beer_server):
-    proc = subprocess.run([sys.executable, str(CONFORMANCE), str(beer_server.views_port), str(BEER_DIR)],
+    proc = subprocess.run([sys.executable, str(conformance_script("beer_sample_views.py")),
+                           str(beer_server.views_port), str(SHARED / "data" / "beer-sample")],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "FAIL" not in proc.stdout

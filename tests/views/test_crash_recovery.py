@@ -11,7 +11,9 @@ import time
 
 import pytest
 
-from .conftest import KV, ViewsHTTP
+from support.rawkv import KV
+
+from .conftest import ViewsHTTP
 
 PORTS = re.compile(r"rest port (\d+), kv port (\d+), views port (\d+)")
 DDOC = {"views": {"by_n": {"map": "function (doc, meta) { emit(doc.n, null); }",
@@ -64,7 +66,7 @@ def test_sigkill_after_a_build_restarts_without_rebuilding(tmp_path):
     child = Child(data_dir, tmp_path / "cbserver.log")
     try:
         kv = KV(child.kv_port, "default")
-        kv.set_many([(f"k{n:04d}", json.dumps({"n": n % 10}).encode()) for n in range(2000)])
+        kv.load([(f"k{n:04d}", json.dumps({"n": n % 10}).encode()) for n in range(2000)])
         kv.close()
         assert child.http.put_ddoc("d", DDOC)[0] == 201
         wait_for_snapshot(data_dir / "buckets" / "default" / "kv.sqlite3")

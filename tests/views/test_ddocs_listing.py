@@ -6,7 +6,7 @@ import json
 import urllib.error
 import urllib.request
 
-from conftest import ADMIN
+from .conftest import ADMIN
 
 
 def _get(port: int, path: str, auth: tuple[str, str] | None = ADMIN) -> tuple[int, dict]:

@@ -5,7 +5,9 @@ import asyncio
 import json
 import sqlite3
 
-from .conftest import KV, ViewsHTTP
+from support.rawkv import KV
+
+from .conftest import ViewsHTTP
 
 BY_TYPE = {"views": {"by_type": {
     "map": "function (doc, meta) { if (doc.type) emit(doc.type, doc.n); }", "reduce": "_sum"}}}
@@ -32,7 +34,7 @@ def grouped(http: ViewsHTTP, ddoc: str = "d") -> list:
 def populate(srv) -> ViewsHTTP:
     """Store DOCS through KV and the BY_TYPE design document through HTTP."""
     kv = KV(srv.kv_port, "default")
-    kv.set_many([(key, json.dumps(doc).encode()) for key, doc in DOCS])
+    kv.load([(key, json.dumps(doc).encode()) for key, doc in DOCS])
     kv.close()
     http = ViewsHTTP(srv.views_port, "default")
     assert http.put_ddoc("d", BY_TYPE)[0] == 201
@@ -72,7 +74,7 @@ def test_restart_maps_only_documents_changed_since_the_snapshot(server_factory, 
 
     srv = start(server_factory, tmp_path)
     kv = KV(srv.kv_port, "default")
-    kv.set_many([("doc000", json.dumps({"type": "t9", "n": 1000}).encode())])
+    kv.load([("doc000", json.dumps({"type": "t9", "n": 1000}).encode())])
     kv.delete("doc001")
     kv.close()
     http = ViewsHTTP(srv.views_port, "default")
@@ -108,7 +110,7 @@ def test_writes_between_snapshot_and_shutdown_are_in_the_index_after_restart(
     http = populate(srv)
     grouped(http)
     kv = KV(srv.kv_port, "default")
-    kv.set_many([(f"late{i}", json.dumps({"type": "late", "n": 1}).encode()) for i in range(10)])
+    kv.load([(f"late{i}", json.dumps({"type": "late", "n": 1}).encode()) for i in range(10)])
     kv.close()
     srv.stop()
 

@@ -95,7 +95,7 @@ def test_design_document_lifecycle_and_meta_header(scratch):
 
 def test_query_errors_over_http(scratch):
     kv, http = scratch
-    kv.set_many([("qe1", b'{"n": 1}')])
+    kv.load([("qe1", b'{"n": 1}')])
     assert http.put_ddoc("qe", {"views": {"m": {"map": "function (doc, meta) { if (meta.id.indexOf('qe') === 0) emit(doc.n, null); }"},
                                           "r": {"map": "function (doc) { emit(doc.n, 1); }", "reduce": "_count"}}})[0] == 201
     cases = [
@@ -126,7 +126,7 @@ def test_query_errors_over_http(scratch):
 
 def test_runaway_map_over_http_does_not_stop_the_server(scratch, beer):
     kv, http = scratch
-    kv.set_many([("loop1", b'{"spin": true}'), ("calm1", b'{"spin": false}')])
+    kv.load([("loop1", b'{"spin": true}'), ("calm1", b'{"spin": false}')])
     status, _ = http.put_ddoc("spin", {"views": {"v": {
         "map": "function (doc, meta) { if (doc.spin === true) { while (true) {} } if (doc.spin === false) emit(meta.id, null); }"}}})
     assert status == 201

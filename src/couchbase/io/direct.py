@@ -54,7 +54,7 @@ def round_trip(node: NodeConn, op: Op, vbucket: int, deadline: float) -> bool:
     buf = node.rbuf
     pristine = not buf
     while True:
-        reply, stop = first_reply(buf)
+        reply, stop = first_reply(buf) if buf else (None, 0)
         if reply is not None and reply.opaque == opaque:
             node.rbuf = buf[stop:] if stop < len(buf) else b""
             status = reply.status

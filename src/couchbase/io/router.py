@@ -15,6 +15,7 @@ from .direct import round_trip
 from .node import NodeConn
 from .ops import Op
 from .pipeline import NodePipe, run_pipes
+from .quietget import Found, quiet_get
 from .rc import ClientIOError, Rc
 from .waiting import drive
 
@@ -85,6 +86,18 @@ class Router:
                               node.address, op.key)
         self._round([op], deadline)
         self._settle([op], deadline)
+
+    def get_quiet(self, keys: list[bytes], timeout: float) -> Found:
+        """Plain gets of ``keys`` on the quiet-get fast path (see ``quietget``), or
+        None when the bucket spans several nodes or the node needs (re)connecting,
+        leaving the batch to ``execute``."""
+        if self.config is not self._nodes_for or not self._one_node:
+            return None
+        node = self._by_index[0]
+        if not node.is_open():
+            return None
+        vbuckets = vbuckets_for_keys(keys, len(self._masters))
+        return quiet_get(node, keys, vbuckets, time.monotonic() + timeout)
 
     def _settle(self, ops: list[Op], deadline: float) -> None:
         """Retry the ops a node refused with NOT_MY_VBUCKET under a newer map, until

@@ -4,7 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from cbserver_process import CbserverProcess
+from support.cbserver_process import CbserverProcess
 
 COMMAND = [sys.executable, "-m", "cbserver", "--rest-port", "0", "--kv-port", "0",
            "--views-port", "0"]

@@ -12,7 +12,7 @@ from couchbase.protocol import ObserveState, Opcode, Status, encode_request
 from couchbase.protocol import vbucket_for_key
 from couchbase.protocol.extras import pack_store
 
-from cbserver_process import CbserverProcess
+from support.cbserver_process import CbserverProcess
 from support.rawkv import KV
 from support.shared import conformance_script
 

@@ -17,7 +17,7 @@ from cbserver.engine import Bucket, BucketSettings
 from cbserver.engine.bucket import SET
 from cbserver.storage import BucketStore, StorageManager, warm_up
 
-from cbserver_process import CbserverProcess
+from support.cbserver_process import CbserverProcess
 from storage_helpers import open_bucket, settle
 
 HERE = str(Path(__file__).parent)

@@ -17,7 +17,7 @@ _PORTS = re.compile(r"rest port (\d+), kv port (\d+), views port (\d+)")
 
 
 class CbserverProcess:
-    """A child cbserver persisting to ``data_dir``; its log goes to ``data_dir``'s sibling."""
+    """A child cbserver persisting to ``data_dir``, its log appended to ``log_path``."""
 
     def __init__(self, data_dir: Path, log_path: Path, *extra: str) -> None:
         self.log = open(log_path, "ab")

@@ -14,6 +14,8 @@ Mutation subscription contract (storage and the view indexer code against this):
 * Items expose ``.key .value .flags .expiry .cas .datatype .seqno``; ``expiry`` is an
   absolute Unix time in seconds, 0 meaning never.  Items handed to listeners are never
   modified afterwards (every mutation builds a new Item), so listeners may keep them.
+  Internally the bucket keeps one immutable tuple record per key (``Bucket.records``,
+  layout in :mod:`.item`), which the KV fast path reads directly.
 * A persistence layer reports progress with ``Bucket.mark_persisted(seqno)``; OBSERVE
   then reports items up to that seqno as persisted.  A bucket nobody persists reports
   every live item as persisted (memory is as durable as it gets).

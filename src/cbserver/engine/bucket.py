@@ -13,7 +13,7 @@ from typing import Protocol
 from couchbase.protocol import ARITH_NO_CREATE, MAX_VALUE_LEN, ObserveState, Status
 
 from .clock import absolute_expiry
-from .item import Item
+from .item import CAS, DATATYPE, EXPIRY, FLAGS, LOCK_EXPIRY, SEQNO, VALUE, Item, Record
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,9 @@ class Bucket:
         self.throttled = False
         self.vbucket_uuid = int(settings.uuid[:16], 16)
         self.stats: dict[str, int] = dict.fromkeys(STAT_NAMES, 0)
-        self._items: dict[bytes, Item] = {}
+        #: key -> :data:`~.item.Record`. The KV fast path reads it directly; everything
+        #: else goes through the methods below.
+        self.records: dict[bytes, Record] = {}
         self._tombstones: dict[bytes, int] = {}
         self._cas = time.time_ns()
         self._listeners: list[MutationListener] = []
@@ -103,10 +105,10 @@ class Bucket:
         return self.settings.num_vbuckets
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self.records)
 
     def __repr__(self) -> str:
-        return f"Bucket({self.name!r}, items={len(self._items)}, mem_used={self.mem_used})"
+        return f"Bucket({self.name!r}, items={len(self.records)}, mem_used={self.mem_used})"
 
     # -- subscription ----------------------------------------------------------------
 
@@ -122,7 +124,9 @@ class Bucket:
     def items(self) -> list[tuple[bytes, Item]]:
         """Snapshot of the live (key, Item) pairs."""
         now = self.clock()
-        return [(k, it) for k, it in list(self._items.items()) if not it.is_expired(now)]
+        from_record = Item.from_record
+        return [(key, from_record(key, record)) for key, record in list(self.records.items())
+                if not 0 < record[EXPIRY] <= now]
 
     def mark_persisted(self, seqno: int) -> None:
         """Record that every mutation up to ``seqno`` is on disk (drives OBSERVE)."""
@@ -144,56 +148,58 @@ class Bucket:
         self._cas += 1
         return self._cas
 
-    def _live(self, key: bytes, now: float) -> Item | None:
-        item = self._items.get(key)
-        if item is not None and 0 < item.expiry <= now:
-            self._remove(key, item)
+    def _live(self, key: bytes, now: float) -> Record | None:
+        record = self.records.get(key)
+        if record is not None and 0 < record[EXPIRY] <= now:
+            self._remove(key, record)
             self.stats["expired"] += 1
             return None
-        return item
+        return record
 
-    def _remove(self, key: bytes, item: Item) -> None:
-        del self._items[key]
-        self.mem_used -= ITEM_OVERHEAD + len(key) + len(item.value)
+    def _remove(self, key: bytes, record: Record) -> None:
+        del self.records[key]
+        self.mem_used -= ITEM_OVERHEAD + len(key) + len(record[VALUE])
         self.seqno += 1
         if self.persisted_seqno is not None:
             self._tombstones[key] = self.seqno
         if self._listeners:
             self._notify(key, None)
 
-    def _install(self, key: bytes, old: Item | None, value: bytes, flags: int, expiry: int,
+    def _install(self, key: bytes, old: Record | None, value: bytes, flags: int, expiry: int,
                  datatype: int) -> tuple[int, Item | None]:
-        """Store a new Item for ``key`` replacing ``old``; ENOMEM when over quota."""
+        """Store a new record for ``key`` replacing ``old``; ENOMEM when over quota."""
         if self.throttled:
             return ETMPFAIL, None
-        delta = len(value) - (len(old.value) if old is not None else -ITEM_OVERHEAD - len(key))
+        delta = len(value) - (len(old[VALUE]) if old is not None else -ITEM_OVERHEAD - len(key))
         if delta > 0 and self.mem_used + delta > self.settings.ram_quota:
             return ENOMEM, None
-        return SUCCESS, self._commit(key, old, value, flags, expiry, datatype, delta)
+        record = self._commit(key, old, value, flags, expiry, datatype, delta)
+        return SUCCESS, Item.from_record(key, record)
 
-    def _commit(self, key: bytes, old: Item | None, value: bytes, flags: int, expiry: int,
-                datatype: int, delta: int) -> Item:
-        """Put the new Item in place (quota already checked): new CAS and seqno, memory
-        accounting by ``delta``, listeners told."""
+    def _commit(self, key: bytes, old: Record | None, value: bytes, flags: int, expiry: int,
+                datatype: int, delta: int) -> Record:
+        """Put the new record in place (quota already checked): new CAS and seqno, memory
+        accounting by ``delta``, listeners told. :meth:`set_plain` inlines this body (it
+        runs per fast-path SET): a change here belongs there too."""
         self.mem_used += delta
-        self.seqno += 1
-        self._cas += 1
-        item = Item(key, value, flags, expiry, self._cas, datatype, self.seqno)
-        self._items[key] = item
+        self.seqno = seqno = self.seqno + 1
+        self._cas = cas = self._cas + 1
+        record = (value, flags, cas, datatype, seqno, expiry, 0.0)
+        self.records[key] = record
         if old is None:
             self.stats["total_items"] += 1
         if self._tombstones:
             self._tombstones.pop(key, None)
         if self._listeners:
-            self._notify(key, item)
-        return item
+            self._notify(key, Item.from_record(key, record))
+        return record
 
     @staticmethod
-    def _guard(item: Item, cas: int, now: float) -> int:
-        """EEXISTS when a lock or a CAS mismatch forbids mutating ``item``."""
-        if item.lock_expiry > now:
-            return SUCCESS if cas == item.cas else EEXISTS
-        if cas and cas != item.cas:
+    def _guard(record: Record, cas: int, now: float) -> int:
+        """EEXISTS when a lock or a CAS mismatch forbids mutating ``record``."""
+        if record[LOCK_EXPIRY] > now:
+            return SUCCESS if cas == record[CAS] else EEXISTS
+        if cas and cas != record[CAS]:
             return EEXISTS
         return SUCCESS
 
@@ -201,29 +207,32 @@ class Bucket:
 
     def get(self, key: bytes) -> Item | None:
         """The live item for ``key`` or None; a locked item's CAS is hidden by the caller."""
-        item = self._live(key, self.clock())
+        record = self._live(key, self.clock())
         stats = self.stats
         stats["cmd_get"] += 1
-        if item is None:
+        if record is None:
             stats["get_misses"] += 1
-        else:
-            stats["get_hits"] += 1
-        return item
-
-    def get_plain(self, key: bytes) -> Item | None:
-        """The KV fast path's GET: a live, unlocked item counted as a hit, or None with
-        nothing changed (miss, expired or locked: the caller falls back to :meth:`get`)."""
-        item = self._items.get(key)
-        if item is None:
             return None
-        if item.lock_expiry or item.expiry:
-            now = self.clock()
-            if item.lock_expiry > now or 0 < item.expiry <= now:
-                return None
-        stats = self.stats
-        stats["cmd_get"] += 1
         stats["get_hits"] += 1
-        return item
+        return Item.from_record(key, record)
+
+    def is_plain(self, record: Record) -> bool:
+        """True when ``record`` is neither locked nor expired now: the KV fast path may
+        serve it (the clock is read only for records with an expiry or a lock)."""
+        lock_expiry = record[LOCK_EXPIRY]
+        expiry = record[EXPIRY]
+        if not (lock_expiry or expiry):
+            return True
+        now = self.clock()
+        return lock_expiry <= now and not 0 < expiry <= now
+
+    def count_plain(self, gets: int, sets: int) -> None:
+        """Add the GET hits and SETs the KV fast path served to the statistics (it counts
+        them per read instead of per request)."""
+        stats = self.stats
+        stats["cmd_get"] += gets
+        stats["get_hits"] += gets
+        stats["cmd_set"] += sets
 
     def is_locked(self, item: Item) -> bool:
         """True while ``item`` is under a GET_LOCKED lock."""
@@ -231,15 +240,15 @@ class Bucket:
 
     def key_locked(self, key: bytes) -> bool:
         """True while ``key`` holds a GET_LOCKED lock; no statistics change (status mapping)."""
-        item = self._items.get(key)
-        return item is not None and self.is_locked(item)
+        record = self.records.get(key)
+        return record is not None and record[LOCK_EXPIRY] > self.clock()
 
     def observe(self, key: bytes) -> tuple[int, int]:
         """(ObserveState, cas) of ``key`` (protocol.md 1.5)."""
-        item = self._live(key, self.clock())
-        if item is not None:
-            persisted = self.persisted_seqno is None or item.seqno <= self.persisted_seqno
-            return (ObserveState.PERSISTED if persisted else ObserveState.FOUND), item.cas
+        record = self._live(key, self.clock())
+        if record is not None:
+            persisted = self.persisted_seqno is None or record[SEQNO] <= self.persisted_seqno
+            return (ObserveState.PERSISTED if persisted else ObserveState.FOUND), record[CAS]
         if key in self._tombstones:
             return ObserveState.LOGICALLY_DELETED, 0
         return ObserveState.NOT_FOUND, 0
@@ -273,22 +282,33 @@ class Bucket:
         return self._install(key, old, value, flags, absolute_expiry(exptime, now), datatype)
 
     def set_plain(self, key: bytes, value: bytes, flags: int, exptime: int,
-                  datatype: int) -> Item | None:
-        """The KV fast path's SET without CAS: the new item when the SET is certain to
-        succeed, else None with nothing changed (the caller falls back to :meth:`store`)."""
-        old = self._items.get(key)
-        if old is not None and (old.lock_expiry or old.expiry):
-            now = self.clock()
-            if old.lock_expiry > now or 0 < old.expiry <= now:
+                  datatype: int) -> Record | None:
+        """The KV fast path's SET without CAS: the new record when the SET is certain to
+        succeed, else None with nothing changed (the caller falls back to :meth:`store`).
+        ``cmd_set`` is left to :meth:`count_plain`."""
+        old = self.records.get(key)
+        if old is None:
+            delta = ITEM_OVERHEAD + len(key) + len(value)
+        else:
+            if (old[LOCK_EXPIRY] or old[EXPIRY]) and not self.is_plain(old):
                 return None
-        if self.throttled:
+            delta = len(value) - len(old[VALUE])
+        if self.throttled or (delta > 0 and self.mem_used + delta > self.settings.ram_quota):
             return None
-        delta = len(value) - (len(old.value) if old is not None else -ITEM_OVERHEAD - len(key))
-        if delta > 0 and self.mem_used + delta > self.settings.ram_quota:
-            return None
-        self.stats["cmd_set"] += 1
-        expiry = absolute_expiry(exptime, self.clock()) if exptime else 0
-        return self._commit(key, old, value, flags, expiry, datatype, delta)
+        # The body of _commit, inlined (one call less per SET).
+        self.mem_used += delta
+        self.seqno = seqno = self.seqno + 1
+        self._cas = cas = self._cas + 1
+        record = (value, flags, cas, datatype, seqno,
+                  absolute_expiry(exptime, self.clock()) if exptime else 0, 0.0)
+        self.records[key] = record
+        if old is None:
+            self.stats["total_items"] += 1
+        if self._tombstones:
+            self._tombstones.pop(key, None)
+        if self._listeners:
+            self._notify(key, Item.from_record(key, record))
+        return record
 
     def concat(self, key: bytes, data: bytes, append: bool, cas: int = 0) -> tuple[int, Item | None]:
         """APPEND / PREPEND: keep flags and expiry; NOT_STORED on a missing key."""
@@ -300,10 +320,10 @@ class Bucket:
         status = self._guard(old, cas, now)
         if status:
             return status, None
-        value = old.value + data if append else data + old.value
+        value = old[VALUE] + data if append else data + old[VALUE]
         if len(value) > MAX_VALUE_LEN:
             return E2BIG, None
-        return self._install(key, old, value, old.flags, old.expiry, 0)
+        return self._install(key, old, value, old[FLAGS], old[EXPIRY], 0)
 
     def delete(self, key: bytes, cas: int = 0) -> tuple[int, int]:
         """DELETE: (status, cas of the deletion); a lock held without its CAS gives ETMPFAIL."""
@@ -312,10 +332,10 @@ class Bucket:
         if old is None:
             self.stats["delete_misses"] += 1
             return ENOENT, 0
-        if old.lock_expiry > now:
-            if cas != old.cas:
+        if old[LOCK_EXPIRY] > now:
+            if cas != old[CAS]:
                 return ETMPFAIL, 0
-        elif cas and cas != old.cas:
+        elif cas and cas != old[CAS]:
             return EEXISTS, 0
         self.stats["delete_hits"] += 1
         self._remove(key, old)
@@ -337,13 +357,14 @@ class Bucket:
         status = self._guard(old, cas, now)
         if status:
             return status, None, 0
-        match = _COUNTER.match(old.value)
+        match = _COUNTER.match(old[VALUE])
         if match is None or int(match.group(1)) >= _U64:
             return DELTA_BADVAL, None, 0
         current = int(match.group(1))
         counter = (current + delta) % _U64 if incr else max(current - delta, 0)
         self.stats[f"{name}_hits"] += 1
-        status, item = self._install(key, old, str(counter).encode(), old.flags, old.expiry, 0)
+        status, item = self._install(key, old, str(counter).encode(), old[FLAGS], old[EXPIRY],
+                                     0)
         return status, item, counter
 
     def touch(self, key: bytes, exptime: int) -> tuple[int, Item | None]:
@@ -353,11 +374,11 @@ class Bucket:
         if old is None:
             self.stats["touch_misses"] += 1
             return ENOENT, None
-        if old.lock_expiry > now:
+        if old[LOCK_EXPIRY] > now:
             return EEXISTS, None
         self.stats["touch_hits"] += 1
-        return self._install(key, old, old.value, old.flags, absolute_expiry(exptime, now),
-                             old.datatype)
+        return self._install(key, old, old[VALUE], old[FLAGS], absolute_expiry(exptime, now),
+                             old[DATATYPE])
 
     def get_locked(self, key: bytes, lock_seconds: int) -> tuple[int, Item | None]:
         """GET_LOCKED: lock for ``lock_seconds`` (0 or over 30 s means 15 s), new CAS."""
@@ -365,30 +386,29 @@ class Bucket:
         old = self._live(key, now)
         if old is None:
             return ENOENT, None
-        if old.lock_expiry > now:
+        if old[LOCK_EXPIRY] > now:
             return ETMPFAIL, None
         if lock_seconds == 0 or lock_seconds > MAX_LOCK_SECONDS:
             lock_seconds = DEFAULT_LOCK_SECONDS
-        locked = Item(key, old.value, old.flags, old.expiry, self._next_cas(), old.datatype,
-                      old.seqno)
-        locked.lock_expiry = now + lock_seconds
-        self._items[key] = locked
-        return SUCCESS, locked
+        value, flags, _, datatype, seqno, expiry, _ = old
+        locked = (value, flags, self._next_cas(), datatype, seqno, expiry, now + lock_seconds)
+        self.records[key] = locked
+        return SUCCESS, Item.from_record(key, locked)
 
     def unlock(self, key: bytes, cas: int) -> int:
         """UNLOCK_KEY: ETMPFAIL unless the item is locked and ``cas`` is the lock CAS."""
         now = self.clock()
-        item = self._live(key, now)
-        if item is None:
+        record = self._live(key, now)
+        if record is None:
             return ENOENT
-        if item.lock_expiry <= now or cas != item.cas:
+        if record[LOCK_EXPIRY] <= now or cas != record[CAS]:
             return ETMPFAIL
-        item.lock_expiry = 0.0
+        self.records[key] = record[:LOCK_EXPIRY] + (0.0,)
         return SUCCESS
 
     def flush(self) -> None:
         """Drop every item and tell the listeners."""
-        self._items.clear()
+        self.records.clear()
         self._tombstones.clear()
         self.mem_used = 0
         self.seqno += 1
@@ -401,12 +421,12 @@ class Bucket:
     def restore(self, docs: Iterable[tuple], max_cas: int = 0, max_seqno: int = 0) -> None:
         """Load persisted (key, value, flags, expiry, cas, datatype, seqno) rows as they are
         (warmup): no new CAS, no listener calls, and CAS/seqno counters moved past them."""
-        items = self._items
+        records = self.records
         for key, value, flags, expiry, cas, datatype, seqno in docs:
-            old = items.get(key)
+            old = records.get(key)
             if old is not None:
-                self.mem_used -= ITEM_OVERHEAD + len(key) + len(old.value)
-            items[key] = Item(key, value, flags, expiry, cas, datatype, seqno)
+                self.mem_used -= ITEM_OVERHEAD + len(key) + len(old[VALUE])
+            records[key] = (value, flags, cas, datatype, seqno, expiry, 0.0)
             self.mem_used += ITEM_OVERHEAD + len(key) + len(value)
             max_cas = max(max_cas, cas)
             max_seqno = max(max_seqno, seqno)
@@ -416,10 +436,12 @@ class Bucket:
     def purge_expired(self) -> int:
         """Remove every expired item now (the expiry pager); returns how many."""
         now = self.clock()
-        expired = [(k, it) for k, it in list(self._items.items()) if it.is_expired(now)]
-        for key, item in expired:
-            if self._items.get(key) is item:
-                self._remove(key, item)
+        records = self.records
+        expired = [(key, record) for key, record in list(records.items())
+                   if 0 < record[EXPIRY] <= now]
+        for key, record in expired:
+            if records.get(key) is record:
+                self._remove(key, record)
         self.stats["expired"] += len(expired)
         return len(expired)
 

@@ -2,12 +2,14 @@
 
 GET/GETQ/GETK/GETKQ hits on unlocked items and SET/SETQ without CAS are answered by
 :func:`serve_fast` without building a :class:`~couchbase.protocol.Frame` or calling a
-handler: one loop over consecutive requests, headers parsed with ``unpack_from``. It
-stops, having changed nothing for that request, at the first one it cannot serve (a
+handler: one loop over consecutive requests, headers parsed with ``unpack_from``, the
+bucket's records read directly and each reply header packed by one pre-bound ``pack``.
+It stops, having changed nothing for that request, at the first one it cannot serve (a
 miss, a lock, a CAS, odd extras, a full quota, another opcode or magic, an incomplete
 frame, ...), and the connection serves that one through the full path (dispatch table
 and handler modules), which owns every error reply. The replies built here are
-byte-for-byte the ones :mod:`.retrieve` and :mod:`.store` build.
+byte-for-byte the ones :mod:`.retrieve` and :mod:`.store` build, and the statistics
+end up the same (counted once per call instead of per request).
 """
 from __future__ import annotations
 
@@ -15,45 +17,60 @@ import struct
 
 from couchbase.protocol import HEADER_LEN, MAX_KEY_LEN, MAX_VALUE_LEN, Datatype, Magic, Opcode
 from couchbase.protocol.extras import MUTATION_TOKEN, STORE
-from couchbase.protocol.frames import HEADER
 
 from cbserver.engine import Bucket
+from cbserver.engine.item import CAS, SEQNO
 
 from .state import Session
 
-#: A request header followed by the flags and expiration extras of a SET.
-_SET_REQUEST = struct.Struct(HEADER.format + "II")
-#: A response header followed by the 4-byte flags extras of a GET reply.
-_GET_REPLY = struct.Struct(HEADER.format + "I")
-_SET_LEN = _SET_REQUEST.size
-_STORE_EXTRAS_LEN = STORE.size
+#: A request header followed by 8 more bytes: the flags and expiration extras of a SET
+#: (on a GET they are the first bytes of what follows, read but never used). The extras
+#: length and the datatype are read as one 16-bit field: ``extras_len << 8 | datatype``.
+_REQUEST_32 = struct.Struct(">BBHHHIIQII")
+#: The same without the 8 bytes, for the last request of a read.
+_REQUEST_24 = struct.Struct(">BBHHHIIQ")
+#: Successful GET/GETQ reply header plus its flags extras: magic, opcode, extras length,
+#: datatype, body length, opaque, CAS, flags (key length and status are 0).
+_GET_REPLY = struct.Struct(">BB2xBB2xIIQI")
+#: The same for GETK/GETKQ, which echo the key: magic, opcode, key length, extras length,
+#: datatype, body length, opaque, CAS, flags.
+_GETK_REPLY = struct.Struct(">BBHBB2xIIQI")
+#: Successful SET reply header without a body: magic and opcode, opaque, CAS.
+_SET_REPLY = struct.Struct(">H10xIQ")
+#: Successful SET reply with a mutation token: magic and opcode, extras length, body
+#: length, opaque, CAS, vBucket UUID, seqno.
+_SET_TOKEN_REPLY = struct.Struct(">H2xB3xIIQ" + MUTATION_TOKEN.format.lstrip("<>!=@"))
+_SET_LEN = _REQUEST_32.size
+#: ``extras_len << 8 | datatype`` of a plain SET, with the JSON datatype bit or not.
+_SET_SHAPE = STORE.size << 8 | Datatype.JSON
 _TOKEN_LEN = MUTATION_TOKEN.size
 _REQUEST = int(Magic.REQUEST)
 _RESPONSE = int(Magic.RESPONSE)
-_NOT_JSON = ~Datatype.JSON & 0xFF
+_SET_OK = _RESPONSE << 8 | Opcode.SET
 _SETQ = int(Opcode.SETQ)
 
 _NONE, _GET, _GETK, _SET = range(4)
 
 
-def _kinds() -> bytes:
-    table = bytearray(256)
+def _kinds() -> tuple[int, ...]:
+    table = [_NONE] * 256
     for opcode in (Opcode.GET, Opcode.GETQ):
         table[opcode] = _GET
     for opcode in (Opcode.GETK, Opcode.GETKQ):
         table[opcode] = _GETK
     for opcode in (Opcode.SET, Opcode.SETQ):
         table[opcode] = _SET
-    return bytes(table)
+    return tuple(table)
 
 
 #: opcode -> which fast server handles it (_NONE: always the full path).
 _KIND = _kinds()
-_unpack_header = HEADER.unpack_from
-_unpack_set = _SET_REQUEST.unpack_from
+_unpack_32 = _REQUEST_32.unpack_from
+_unpack_24 = _REQUEST_24.unpack_from
 _pack_get = _GET_REPLY.pack
-_pack_header = HEADER.pack
-_pack_token = MUTATION_TOKEN.pack
+_pack_getk = _GETK_REPLY.pack
+_pack_set = _SET_REPLY.pack
+_pack_set_token = _SET_TOKEN_REPLY.pack
 
 
 def serve_fast(session: Session, bucket: Bucket, vbuckets: int, data: bytes, pos: int,
@@ -61,57 +78,68 @@ def serve_fast(session: Session, bucket: Bucket, vbuckets: int, data: bytes, pos
     """Serve the fast-path requests of ``data`` from ``pos`` on, appending their replies
     to ``out``; return the offset of the first request left for the full path."""
     end = len(data)
-    get_plain = bucket.get_plain
+    lookup = bucket.records.get
+    is_plain = bucket.is_plain
     set_plain = bucket.set_plain
     append = out.append
-    while end - pos >= HEADER_LEN and data[pos] == _REQUEST:
-        kind = _KIND[data[pos + 1]]
+    json = session.json
+    tokens = session.mutation_seqno
+    gets = sets = 0
+    while True:
+        left = end - pos
+        if left >= _SET_LEN:
+            (magic, opcode, key_len, shape, vbucket, body_len, opaque, cas, flags,
+             exptime) = _unpack_32(data, pos)
+        elif left >= HEADER_LEN:
+            magic, opcode, key_len, shape, vbucket, body_len, opaque, cas = _unpack_24(data, pos)
+            flags = exptime = 0  # no SET fits in fewer than 32 bytes
+        else:
+            break
+        kind = _KIND[opcode]
+        if magic != _REQUEST or not kind:
+            break
         if kind == _SET:
-            if end - pos < _SET_LEN:
-                return pos
-            (_, opcode, key_len, extras_len, datatype, vbucket, body_len, opaque, cas, flags,
-             exptime) = _unpack_set(data, pos)
-            value_len = body_len - _STORE_EXTRAS_LEN - key_len
             stop = pos + HEADER_LEN + body_len
-            if (extras_len != _STORE_EXTRAS_LEN or cas or datatype & _NOT_JSON
-                    or not 0 < key_len <= MAX_KEY_LEN or vbucket >= vbuckets or stop > end
-                    or not 0 <= value_len <= MAX_VALUE_LEN):
-                return pos
-            key_end = pos + _SET_LEN + key_len
-            item = set_plain(data[pos + _SET_LEN:key_end], data[key_end:stop], flags, exptime,
-                             datatype)
-            if item is None:
-                return pos
+            key_start = pos + _SET_LEN
+            key_end = key_start + key_len
+            if (shape | 1 != _SET_SHAPE or cas or not key_len or key_len > MAX_KEY_LEN
+                    or vbucket >= vbuckets or stop > end or key_end > stop
+                    or stop - key_end > MAX_VALUE_LEN):
+                break
+            record = set_plain(data[key_start:key_end], data[key_end:stop], flags, exptime,
+                               shape & 1)
+            if record is None:
+                break
+            sets += 1
             if opcode != _SETQ:
-                if session.mutation_seqno:
-                    append(_pack_header(_RESPONSE, opcode, 0, _TOKEN_LEN, 0, 0, _TOKEN_LEN,
-                                        opaque, item.cas))
-                    append(_pack_token(bucket.vbucket_uuid, item.seqno))
+                if tokens:
+                    append(_pack_set_token(_SET_OK, _TOKEN_LEN, _TOKEN_LEN, opaque, record[CAS],
+                                           bucket.vbucket_uuid, record[SEQNO]))
                 else:
-                    append(_pack_header(_RESPONSE, opcode, 0, 0, 0, 0, 0, opaque, item.cas))
-        elif kind:
-            (_, opcode, key_len, extras_len, datatype, vbucket, body_len, opaque,
-             cas) = _unpack_header(data, pos)
+                    append(_pack_set(_SET_OK, opaque, record[CAS]))
+        else:
             start = pos + HEADER_LEN
             stop = start + key_len
-            if (extras_len or body_len != key_len or not 0 < key_len <= MAX_KEY_LEN
+            if (shape > 0xFF or body_len != key_len or not key_len or key_len > MAX_KEY_LEN
                     or vbucket >= vbuckets or stop > end):
-                return pos
+                break
             key = data[start:stop]
-            item = get_plain(key)
-            if item is None:
-                return pos
-            value = item.value
-            item_type = item.datatype if session.json else 0
+            record = lookup(key)
+            if record is None:
+                break
+            value, flags, cas, datatype, _, expiry, lock_expiry = record
+            if (expiry or lock_expiry) and not is_plain(record):
+                break
+            gets += 1
             if kind == _GET:
-                append(_pack_get(_RESPONSE, opcode, 0, 4, item_type, 0, 4 + len(value),
-                                 opaque, item.cas, item.flags))
+                append(_pack_get(_RESPONSE, opcode, 4, datatype if json else 0, 4 + len(value),
+                                 opaque, cas, flags))
             else:
-                append(_pack_get(_RESPONSE, opcode, key_len, 4, item_type, 0,
-                                 4 + key_len + len(value), opaque, item.cas, item.flags))
+                append(_pack_getk(_RESPONSE, opcode, key_len, 4, datatype if json else 0,
+                                  4 + key_len + len(value), opaque, cas, flags))
                 append(key)
             append(value)
-        else:
-            return pos
         pos = stop
+    if gets or sets:
+        bucket.count_plain(gets, sets)
     return pos

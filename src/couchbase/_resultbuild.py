@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import json.scanner
 import struct
-from typing import Any
+from typing import Any, Callable
 
 from . import _libcouchbase as C
 from .io.ops import Op
@@ -45,19 +45,22 @@ def op_result(key: Any, rc: int, cas: int) -> OperationResult:
     return result
 
 
-def _json_value(raw: bytes) -> Any:
-    """Decode a FMT_JSON value; the C scanner directly when the stock ``json.loads``
-    is the registered decoder (same result, fewer Python frames)."""
-    decode = C._helpers["json_decode"]
+def _decode_stock_json(raw: bytes) -> Any:
+    """``json.loads`` of a raw value through the C scanner directly (same values, fewer
+    Python frames)."""
     text = raw.decode("utf-8")
+    value, end = _scan_json(text, 0)
+    return value if end == len(text) else _json_loads(text)
+
+
+def _json_decoder() -> Callable[[bytes], Any]:
+    """The FMT_JSON decoder of raw values: :func:`_decode_stock_json` while the stock
+    ``json.loads`` is the registered decoder, else the registered one. Callers treat any
+    exception as "take the general path", which raises the exact 1.0 error."""
+    decode = C._helpers["json_decode"]
     if decode is _json_loads:
-        try:
-            value, end = _scan_json(text, 0)
-        except StopIteration:
-            return decode(text)
-        if end == len(text):
-            return value
-    return decode(text)
+        return _decode_stock_json
+    return lambda raw: decode(raw.decode("utf-8"))
 
 
 def plain_results(ops: list[Op], quiet: bool) -> tuple[MultiResult, ValueResult | None] | None:
@@ -69,8 +72,7 @@ def plain_results(ops: list[Op], quiet: bool) -> tuple[MultiResult, ValueResult 
     """
     results = MultiResult()
     failed = None
-    decode = C._helpers["json_decode"]
-    scan = _scan_json if decode is _json_loads else None
+    decode_json = _json_decoder()
     last_extras = None
     flags = 0
     for op in ops:
@@ -89,13 +91,7 @@ def plain_results(ops: list[Op], quiet: bool) -> tuple[MultiResult, ValueResult 
                         return None
                     last_extras = extras
                 try:
-                    text = reply.value.decode("utf-8")
-                    if scan is None:
-                        value = decode(text)
-                    else:
-                        value, end = scan(text, 0)
-                        if end != len(text):
-                            value = decode(text)
+                    value = decode_json(reply.value)
                 except Exception:
                     return None
                 result = _new(ValueResult)
@@ -137,7 +133,7 @@ def single_result(op: Op) -> OperationResult | None:
         if flags & _DECODED_ELSEWHERE:
             return None
         try:
-            value = _json_value(reply.value)
+            value = _json_decoder()(reply.value)
         except Exception:
             return None
         return value_result(op.tag, 0, reply.cas, value, flags)
@@ -156,8 +152,7 @@ def quiet_get_results(keys: list[str], found: list[tuple[int, bytes, bytes] | No
     """
     results = MultiResult()
     failed = None
-    decode = C._helpers["json_decode"]
-    scan = _scan_json if decode is _json_loads else None
+    decode_json = _json_decoder()
     last_extras = None
     flags = 0
     new = _new
@@ -180,13 +175,7 @@ def quiet_get_results(keys: list[str], found: list[tuple[int, bytes, bytes] | No
                 return None
             last_extras = extras
         try:
-            text = raw.decode("utf-8")
-            if scan is None:
-                value = decode(text)
-            else:
-                value, end = scan(text, 0)
-                if end != len(text):
-                    value = decode(text)
+            value = decode_json(raw)
         except Exception:
             return None
         result._rc = 0

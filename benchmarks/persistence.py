@@ -286,9 +286,13 @@ def measure_lag(data_dir: str) -> list[float]:
 
 
 def _probe_lag(sock: socket.socket, key: bytes) -> float:
-    sock.sendall(encode_request(Opcode.SET, key, pack_store(0, 0), b"probe"))
-    reply = _recv_frame(sock)
-    status, cas = _HEADER.unpack_from(reply)[5], _HEADER.unpack_from(reply)[8]
+    while True:
+        sock.sendall(encode_request(Opcode.SET, key, pack_store(0, 0), b"probe"))
+        reply = _recv_frame(sock)
+        status, cas = _HEADER.unpack_from(reply)[5], _HEADER.unpack_from(reply)[8]
+        if status != Status.ETMPFAIL:  # back-pressure: retry as a client would
+            break
+        time.sleep(0.001)
     if status != Status.SUCCESS:
         raise RuntimeError(f"lag probe SET of {key!r} failed with status {status:#x}")
     written = time.perf_counter()

@@ -6,6 +6,7 @@ from clocks import ManualClock
 
 from cbserver.engine import Bucket, BucketSettings
 from cbserver.engine.bucket import SET
+from cbserver.engine.item import VALUE
 from couchbase.protocol import ObserveState, Status
 
 
@@ -13,8 +14,8 @@ class Recorder:
     def __init__(self) -> None:
         self.events: list = []
 
-    def on_mutation(self, bucket, key, item):
-        self.events.append((key, None if item is None else item.value))
+    def on_mutation(self, bucket, key, record):
+        self.events.append((key, None if record is None else record[VALUE]))
 
     def on_flush(self, bucket):
         self.events.append("flush")
@@ -95,7 +96,11 @@ def test_a_failing_listener_does_not_fail_the_mutation():
         def on_flush(self, bucket):
             raise RuntimeError("boom")
 
+    rec = Recorder()
     bucket.subscribe(Broken())
+    bucket.subscribe(rec)
     assert bucket.store(SET, b"k", b"v", 0, 0)[0] == Status.SUCCESS
+    bucket.delete(b"k")
     bucket.flush()
     assert len(bucket) == 0
+    assert rec.events == [(b"k", b"v"), (b"k", None), "flush"]

@@ -7,20 +7,26 @@ Mutation subscription contract (storage and the view indexer code against this):
 
 * ``Bucket.subscribe(listener)`` / ``Bucket.unsubscribe(listener)``.
 * After every change the bucket calls, synchronously and in mutation order,
-  ``listener.on_mutation(bucket, key: bytes, item: Item | None)``; ``None`` means the
-  key was deleted or expired.  After a flush it calls ``listener.on_flush(bucket)``.
+  ``listener.on_mutation(bucket, key: bytes, record: Record | None)``: ``record`` is the
+  key's new tuple record (layout in :mod:`.item`: value, flags, cas, datatype, seqno,
+  expiry, lock expiry), ``None`` means the key was deleted or expired (``bucket.seqno``
+  is then the deletion's seqno).  Records are immutable and every mutation stores a new
+  one, so listeners may keep them and read them later on any thread; nothing is built
+  per mutation for them (``Item.from_record`` gives the object view when one is wanted).
+  The bound ``on_mutation`` is looked up once, at ``subscribe``.  A listener that raises
+  is logged and the others are still called.  After a flush the bucket calls
+  ``listener.on_flush(bucket)``.
 * ``Bucket.items()`` returns a snapshot of the live ``(key, Item)`` pairs, safe to
   iterate while the bucket keeps changing.
 * Items expose ``.key .value .flags .expiry .cas .datatype .seqno``; ``expiry`` is an
-  absolute Unix time in seconds, 0 meaning never.  Items handed to listeners are never
-  modified afterwards (every mutation builds a new Item), so listeners may keep them.
-  Internally the bucket keeps one immutable tuple record per key (``Bucket.records``,
-  layout in :mod:`.item`), which the KV fast path reads directly.
+  absolute Unix time in seconds, 0 meaning never.  Internally the bucket keeps one
+  immutable tuple record per key (``Bucket.records``), which the KV fast path reads
+  directly.
 * A persistence layer reports progress with ``Bucket.mark_persisted(seqno)``; OBSERVE
   then reports items up to that seqno as persisted.  A bucket nobody persists reports
   every live item as persisted (memory is as durable as it gets).
 """
 from .bucket import Bucket, BucketSettings, MutationListener
-from .item import Item
+from .item import Item, Record
 
-__all__ = ["Bucket", "BucketSettings", "Item", "MutationListener"]
+__all__ = ["Bucket", "BucketSettings", "Item", "MutationListener", "Record"]

@@ -40,7 +40,7 @@ SET, ADD, REPLACE = "set", "add", "replace"
 class MutationListener(Protocol):
     """What ``Bucket.subscribe`` expects (see the package docstring)."""
 
-    def on_mutation(self, bucket: "Bucket", key: bytes, item: Item | None) -> None: ...
+    def on_mutation(self, bucket: "Bucket", key: bytes, record: Record | None) -> None: ...
 
     def on_flush(self, bucket: "Bucket") -> None: ...
 
@@ -91,6 +91,8 @@ class Bucket:
         self._tombstones: dict[bytes, int] = {}
         self._cas = time.time_ns()
         self._listeners: list[MutationListener] = []
+        #: The listeners' bound ``on_mutation`` methods, bound once per subscription.
+        self._on_mutation: tuple[Callable[["Bucket", bytes, Record | None], None], ...] = ()
 
     @property
     def name(self) -> str:
@@ -115,11 +117,13 @@ class Bucket:
     def subscribe(self, listener: MutationListener) -> None:
         """Call ``listener`` after every mutation, expiry and flush from now on."""
         self._listeners.append(listener)
+        self._on_mutation = tuple(each.on_mutation for each in self._listeners)
 
     def unsubscribe(self, listener: MutationListener) -> None:
         """Stop calling ``listener``; unknown listeners are ignored."""
         if listener in self._listeners:
             self._listeners.remove(listener)
+            self._on_mutation = tuple(each.on_mutation for each in self._listeners)
 
     def items(self) -> list[tuple[bytes, Item]]:
         """Snapshot of the live (key, Item) pairs."""
@@ -134,13 +138,30 @@ class Bucket:
         if self._tombstones:
             self._tombstones = {k: s for k, s in self._tombstones.items() if s > seqno}
 
-    def _notify(self, key: bytes, item: Item | None) -> None:
-        for listener in self._listeners:
+    def _notify(self, key: bytes, record: Record | None) -> None:
+        """Hand ``record`` (None: deleted) to every listener; one failing listener is
+        logged and does not keep the others from the change (the handler costs nothing
+        until something raises)."""
+        callback = None
+        try:
+            for callback in self._on_mutation:
+                callback(self, key, record)
+        except Exception:
+            self._notify_after_failure(key, record, callback)
+
+    def _notify_after_failure(self, key: bytes, record: Record | None,
+                              failed: Callable[..., None] | None) -> None:
+        """Log the listener that raised, then notify the listeners after it one by one."""
+        log.exception("mutation listener %r failed on key %r in bucket %s",
+                      failed, key, self.name)
+        callbacks = self._on_mutation
+        start = callbacks.index(failed) + 1 if failed in callbacks else len(callbacks)
+        for callback in callbacks[start:]:
             try:
-                listener.on_mutation(self, key, item)
+                callback(self, key, record)
             except Exception:
                 log.exception("mutation listener %r failed on key %r in bucket %s",
-                              listener, key, self.name)
+                              callback, key, self.name)
 
     # -- internals -------------------------------------------------------------------
 
@@ -162,7 +183,7 @@ class Bucket:
         self.seqno += 1
         if self.persisted_seqno is not None:
             self._tombstones[key] = self.seqno
-        if self._listeners:
+        if self._on_mutation:
             self._notify(key, None)
 
     def _install(self, key: bytes, old: Record | None, value: bytes, flags: int, expiry: int,
@@ -190,8 +211,8 @@ class Bucket:
             self.stats["total_items"] += 1
         if self._tombstones:
             self._tombstones.pop(key, None)
-        if self._listeners:
-            self._notify(key, Item.from_record(key, record))
+        if self._on_mutation:
+            self._notify(key, record)
         return record
 
     @staticmethod
@@ -306,8 +327,8 @@ class Bucket:
             self.stats["total_items"] += 1
         if self._tombstones:
             self._tombstones.pop(key, None)
-        if self._listeners:
-            self._notify(key, Item.from_record(key, record))
+        if self._on_mutation:
+            self._notify(key, record)
         return record
 
     def concat(self, key: bytes, data: bytes, append: bool, cas: int = 0) -> tuple[int, Item | None]:

@@ -1,27 +1,27 @@
 """Write-behind flusher: hands mutations to the bucket's writer process in batches.
 
-The event loop's share per mutation is one ``list.append`` (the engine item itself, or
-``(key, seqno)`` for a delete) and a byte count, without a lock: an append is atomic
-under the interpreter lock, and the shipping thread takes entries with ``len``, a slice
-and ``del`` of that prefix, which appends at the end cannot disturb (the rare operations
-that rewrite the lists, flush and requeue, take the lock as the taking does). The thread
-keeps only the newest state of each key, encodes the batch in bulk (column by column,
-one ``marshal`` call, see :mod:`.writer_wire`) and hands it to the writer process
-(:mod:`.writer`), which commits it in one transaction (WAL fsynced, see :mod:`.store`)
-on a core of its own. Once the writer acknowledged the commit, the thread reports the
-highest seqno made durable through ``on_persisted``; the engine turns that into OBSERVE
-"persisted". A failed commit or a dead writer puts the batch back in front of newer
-writes, reports the error for the log and REST, and is retried (with a new writer if
-needed): nothing unpersisted is ever reported persisted.
+The event loop's share per mutation is one tuple and one ``list.append``: ``(key,
+record)`` with the engine's immutable record, or ``(key, seqno)`` for a delete, plus a
+byte count, without a lock: an append is atomic under the interpreter lock, and the
+shipping thread takes entries with ``len``, a slice and ``del`` of that prefix, which
+appends at the end cannot disturb (the rare operations that rewrite the list, flush and
+requeue, take the lock as the taking does). The thread does no work per entry: it
+marshals the taken list as it is, in one C call (see :mod:`.writer_wire`), and hands it
+to the writer process (:mod:`.writer`), which keeps the newest state of each key (the
+list is in mutation order, so the last entry wins), unpacks the records into rows and
+commits them in one transaction (WAL fsynced, see :mod:`.store`) on a core of its own.
+Once the writer acknowledged the commit, the thread reports the highest seqno made
+durable through ``on_persisted``; the engine turns that into OBSERVE "persisted". A
+failed commit or a dead writer puts the batch back in front of newer writes, reports
+the error for the log and REST, and is retried (with a new writer if needed): nothing
+unpersisted is ever reported persisted.
 """
 from __future__ import annotations
 
 import concurrent.futures
 import logging
-import operator
 import threading
 import time
-from array import array
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -37,13 +37,8 @@ log = logging.getLogger("cbserver.storage")
 ENTRY_OVERHEAD = 64  # bytes of bookkeeping counted per queued mutation
 RETRY_MIN_S = 0.05
 RETRY_MAX_S = 2.0
-_KEY = operator.attrgetter("key")
-_VALUE = operator.attrgetter("value")
-_FLAGS = operator.attrgetter("flags")
-_EXPIRY = operator.attrgetter("expiry")
-_CAS = operator.attrgetter("cas")
-_DATATYPE = operator.attrgetter("datatype")
-_SEQNO = operator.attrgetter("seqno")
+#: Positions of the value and the seqno in an engine record (``cbserver.engine.item``).
+_VALUE, _SEQNO = 0, 4
 
 
 class Flusher:
@@ -63,12 +58,12 @@ class Flusher:
         self._pager_interval = pager_interval
         self._clock = clock
         self._cond = threading.Condition(threading.Lock())
-        self._sets: list[Any] = []
-        self._deletes: list[tuple[bytes, int]] = []
-        self._append_set = self._sets.append
-        self._append_delete = self._deletes.append
-        self._queued_bytes = 0  # written by the event loop only
-        self._retired_bytes = 0  # written under the lock only
+        #: Mutation order: ``(key, record)`` for a write, ``(key, seqno)`` for a delete.
+        self._queue: list[tuple[bytes, Any]] = []
+        self._append = self._queue.append
+        self._queued_bytes = 0  # cumulative, written by the event loop only
+        self._retired_bytes = 0  # cumulative, written under the lock only
+        self._congestion_mark = max_backlog_bytes  # retired + limit, read per mutation
         self._flush_seqno = 0
         self._pending_since = 0.0
         self._inflight_items = 0
@@ -96,23 +91,23 @@ class Flusher:
         """Return True once :meth:`start` was called."""
         return self._thread.ident is not None
 
-    def on_mutation(self, bucket: Any, key: bytes, item: Any) -> None:
-        """Queue the newest state of ``key`` (``item`` None = deleted or expired).
+    def on_mutation(self, bucket: Any, key: bytes, record: Any) -> None:
+        """Queue the newest state of ``key`` (``record`` None = deleted or expired).
 
-        Runs on the event loop for every mutation: engine items are immutable once handed
-        to listeners, so the item itself is queued; rows are built on the shipping thread.
+        Runs on the event loop for every mutation: engine records are immutable, so the
+        record itself is queued; the bytes are counted before the append, so a batch
+        taken in between never retires bytes it does not hold twice.
         """
-        if not self._sets and not self._deletes:
+        if not self._queue:
             self._pending_since = time.monotonic()
             self._wake()
-        if item is None:
-            self._append_delete((key, bucket.seqno))
-            self._queued_bytes += ENTRY_OVERHEAD
+        if record is None:
+            self._queued_bytes = queued = self._queued_bytes + ENTRY_OVERHEAD
+            self._append((key, bucket.seqno))
         else:
-            self._append_set(item)
-            self._queued_bytes += len(item.value) + ENTRY_OVERHEAD
-        if (self._queued_bytes - self._retired_bytes > self.max_backlog_bytes
-                and self.on_congested is not None):
+            self._queued_bytes = queued = self._queued_bytes + len(record[_VALUE]) + ENTRY_OVERHEAD
+            self._append((key, record))
+        if queued > self._congestion_mark and self.on_congested is not None:
             self.on_congested(bucket)
 
     def on_flush(self, bucket: Any) -> None:
@@ -125,9 +120,8 @@ class Flusher:
                                f"{self.name!r} durably: {exc}; the flusher empties the "
                                "database in its next commit")
         with self._cond:
-            self._retired_bytes += _entry_bytes(self._sets, self._deletes)
-            self._sets.clear()
-            self._deletes.clear()
+            self._retire(self._queued_bytes)
+            self._queue.clear()
             self._flush_seqno = max(self._flush_seqno, bucket.seqno)
             self._truncate = True
             self._generation += 1
@@ -142,7 +136,7 @@ class Flusher:
     @property
     def backlog_items(self) -> int:
         """Return the number of mutations waiting to be persisted (queued plus in flight)."""
-        return len(self._sets) + len(self._deletes) + self._inflight_items
+        return len(self._queue) + self._inflight_items
 
     @property
     def congested(self) -> bool:
@@ -188,7 +182,7 @@ class Flusher:
     def stats(self) -> dict[str, int | float | str]:
         """Return flusher figures for STAT and REST (ep_* names as Couchbase 2.x used)."""
         return {
-            "ep_queue_size": len(self._sets) + len(self._deletes),
+            "ep_queue_size": len(self._queue),
             "ep_flusher_todo": self._inflight_items,
             "ep_diskqueue_items": self.backlog_items,
             "ep_diskqueue_memory": self.backlog_bytes,
@@ -206,7 +200,7 @@ class Flusher:
             self._cond.notify()
 
     def _has_work(self) -> bool:
-        return bool(self._sets or self._deletes or self._truncate or self._meta
+        return bool(self._queue or self._truncate or self._meta
                     or self._waiters or self._clock() >= self._next_pager)
 
     def _run(self) -> None:
@@ -230,12 +224,11 @@ class Flusher:
                     if not self._has_work():
                         break
                     batch = self._take_batch()
-                self._coalesce(batch)
                 try:
-                    purged = self.writer.commit(self._encode(batch))
+                    purged, written = self.writer.commit(self._encode(batch))
                 except (CommitFailed, WriterFailed) as exc:
                     self._requeue(batch)
-                    self._report_failure(len(batch["docs"]), exc)
+                    self._report_failure(len(batch["entries"]), exc)
                     if self._stopping and retry_delay >= RETRY_MAX_S:
                         self._abandon(exc)
                         break
@@ -243,79 +236,61 @@ class Flusher:
                     retry_delay = min(retry_delay * 2, RETRY_MAX_S)
                     continue
                 retry_delay = RETRY_MIN_S
-                self._completed(batch, purged)
+                self._completed(batch, purged, written)
         finally:
             self.writer.stop()
 
     def _take_batch(self) -> dict[str, Any]:
-        """Take everything queued (called with the lock held; coalesced after release)."""
+        """Take everything queued (called with the lock held)."""
         now = self._clock()
         purge_before = None
         if now >= self._next_pager:
             purge_before = int(now)
             self._next_pager = now + self._pager_interval
-        sets, deletes = self._sets, self._deletes
-        count, delete_count = len(sets), len(deletes)
-        batch = {"taken": sets[:count], "taken_deletes": deletes[:delete_count],
+        queue = self._queue
+        count = len(queue)
+        entries = queue[:count]
+        del queue[:count]
+        seqno = self._flush_seqno
+        if entries:
+            last = entries[-1][1]
+            seqno = max(seqno, last if last.__class__ is int else last[_SEQNO])
+        batch = {"entries": entries, "bytes_mark": self._queued_bytes,
                  "truncate": self._truncate, "meta": self._meta, "waiters": self._waiters,
-                 "generation": self._generation, "seqno": self._flush_seqno,
+                 "generation": self._generation, "seqno": seqno,
                  "since": self._pending_since, "purge_before": purge_before}
-        del sets[:count], deletes[:delete_count]
         self._truncate = False
         self._meta, self._waiters = [], []
-        self._inflight_items = count + delete_count
+        self._inflight_items = count
         return batch
 
     @staticmethod
-    def _coalesce(batch: dict[str, Any]) -> None:
-        """Keep the newest state of each key: a delete wins over a set of the same key
-        unless the set is newer (a higher seqno)."""
-        taken, taken_deletes = batch.pop("taken"), batch.pop("taken_deletes")
-        docs = dict(zip(map(_KEY, taken), taken))
-        deleted = dict(taken_deletes)
-        for key, seqno in taken_deletes:
-            item = docs.get(key)
-            if item is not None and item.seqno > seqno:
-                deleted.pop(key, None)
-            else:
-                docs.pop(key, None)
-        batch.update(docs=docs, deleted=deleted, bytes=_entry_bytes(taken, taken_deletes))
-
-    @staticmethod
     def _encode(batch: dict[str, Any]) -> bytes:
-        """Encode a batch as one writer message, column by column.
-
-        Each column is gathered by a C-level ``map`` and integers go out as packed arrays,
-        so the cost per document is a few C calls and no new Python object per row
-        (allocations would also wake the cyclic garbage collector over the whole bucket).
-        Sets ``batch["seqno"]`` to the highest seqno the batch makes durable.
-        """
-        docs, deleted = batch["docs"], batch["deleted"]
-        items = list(docs.values())
-        seqnos = array("Q", map(_SEQNO, items))
-        batch["seqno"] = max(batch["seqno"], max(seqnos, default=0),
-                             max(deleted.values(), default=0))
+        """Encode a batch as one writer message: the entries go as they were queued, so
+        ``marshal`` does all the work in C and this thread touches no entry (entries are
+        in seqno order, so the last one's seqno is the batch's highest)."""
         return encode(("commit", batch["truncate"], batch["purge_before"], batch["seqno"],
-                       list(docs), list(map(_VALUE, items)),
-                       array("Q", map(_FLAGS, items)).tobytes(),
-                       array("Q", map(_EXPIRY, items)).tobytes(),
-                       array("Q", map(_CAS, items)).tobytes(),
-                       bytes(map(_DATATYPE, items)), seqnos.tobytes(), list(deleted),
-                       [tuple(op) for op in batch["meta"]]))
+                       batch["entries"], [tuple(op) for op in batch["meta"]]))
 
-    def _completed(self, batch: dict[str, Any], purged: int) -> None:
+    def _retire(self, mark: int) -> None:
+        """Count the bytes queued up to ``mark`` as out of the backlog (lock held)."""
+        if mark > self._retired_bytes:
+            self._retired_bytes = mark
+            self._congestion_mark = mark + self.max_backlog_bytes
+
+    def _completed(self, batch: dict[str, Any], purged: int, written: int) -> None:
         if self._failed:
             self._failed = False
             self._health.resolve(str(self.path))
         with self._cond:
             self._inflight_items = 0
-            self._retired_bytes += batch["bytes"]
-        if batch["docs"] or batch["deleted"] or batch["truncate"]:
+            self._retire(batch["bytes_mark"])
+        if batch["entries"] or batch["truncate"]:
             lag = time.monotonic() - batch["since"]
             self.last_lag_s = lag
             self.max_lag_s = max(self.max_lag_s, lag)
         self.committed_batches += 1
-        self.persisted_items += len(batch["docs"]) + len(batch["deleted"])
+        self.persisted_items += written
         self.purged_items += purged
         if batch["seqno"] > self.persisted_seqno:
             self.persisted_seqno = batch["seqno"]
@@ -329,14 +304,9 @@ class Flusher:
         superseded it (then its entries are dropped, as the flush dropped the queue)."""
         with self._cond:
             if batch["generation"] == self._generation:
-                self._sets[0:0] = list(batch["docs"].values())
-                self._deletes[0:0] = list(batch["deleted"].items())
-                self._retired_bytes += batch["bytes"] - _entry_bytes(
-                    batch["docs"].values(), batch["deleted"].items())
+                self._queue[0:0] = batch["entries"]
                 self._truncate = self._truncate or batch["truncate"]
                 self._pending_since = min(batch["since"], self._pending_since or batch["since"])
-            else:
-                self._retired_bytes += batch["bytes"]
             self._inflight_items = 0
             self._meta = batch["meta"] + self._meta
             self._waiters = batch["waiters"] + self._waiters
@@ -352,15 +322,10 @@ class Flusher:
     def _abandon(self, exc: Exception) -> None:
         """Give up at shutdown after retries failed: the loss is logged and waiters told."""
         with self._cond:
-            lost = len(self._sets) + len(self._deletes)
+            lost = len(self._queue)
             waiters, self._waiters = self._waiters, []
         log.error("bucket %r: shutting down with %d unpersisted mutation(s) after repeated "
                   "failures: %s", self.name, lost, exc)
         for waiter in waiters:
             waiter.set_exception(exc)
 
-
-def _entry_bytes(sets: Any, deletes: Any) -> int:
-    """Return the backlog bytes ``on_mutation`` counted for these queued entries."""
-    return (sum(map(len, map(_VALUE, sets))) + ENTRY_OVERHEAD * len(sets)
-            + ENTRY_OVERHEAD * len(deletes))

@@ -4,7 +4,7 @@ Run by :class:`~.writer_process.WriterProcess` as ``python -m cbserver.storage.w
 PATH SOCKET_FD LOCK_FD``, so SQLite's CPU time runs on a core of its own instead of
 competing with the event loop for one interpreter lock. It answers every ``commit``
 message, in order, only after the transaction is durable (``synchronous=FULL``), with
-``("ok", purged)`` or ``("error", text)`` after a rollback; the server decides about
+``("ok", purged, rows)`` or ``("error", text)`` after a rollback; the server decides about
 retries. It holds the data directory's lock descriptor, so a new server cannot start on
 the directory while a batch of the old one may still be committing. It never outlives
 its server: end of stream on the socket (the server exited or was killed) ends it.
@@ -14,17 +14,22 @@ an error instead of killing the process.
 """
 from __future__ import annotations
 
+import operator
 import os
-from array import array
 import signal
 import socket
 import sqlite3
 import sys
 from pathlib import Path
+from typing import Any
 
 from .errors import StorageError
-from .store import BucketStore, MetaOp
+from .store import I64_MAX, BucketStore, MetaOp, to_sql_u64
 from .writer_wire import WireClosed, receive, send
+
+#: Engine record fields (``cbserver.engine.item``) in the order of a row after its key.
+_ROW_OF = operator.itemgetter(0, 1, 5, 2, 3, 4)
+_CAS_OF = operator.itemgetter(2)
 
 
 class BatchWriter:
@@ -36,35 +41,51 @@ class BatchWriter:
         self.max_seqno = store.counter("max_seqno")
 
     def commit(self, message: tuple) -> tuple:
-        """Apply one commit message (see ``Flusher._encode``); integer columns arrive as
-        packed unsigned 64-bit arrays and are read back as signed, SQLite's INTEGER."""
-        (_, truncate, purge_before, seqno, keys, values, flags, expiry, cas, datatype,
-         seqnos, deletes, meta) = message
-        upserts = list(zip(keys, values, _u64(flags), _u64(expiry), _i64(cas), datatype,
-                           _i64(seqnos)))
-        max_cas = max(self.max_cas, max(_u64(cas), default=0))
+        """Apply one commit message (see ``Flusher._encode``) and answer ``("ok", purged,
+        rows written)`` or ``("error", text)``.
+
+        The entries arrive in mutation order as the flusher queued them, ``(key, record)``
+        for a write and ``(key, seqno)`` for a delete, so the last entry of a key is its
+        newest state; unpacking them into rows happens here, off the server's cores.
+        """
+        _, truncate, purge_before, seqno, entries, meta = message
+        upserts, deletes, max_cas = _rows(dict(entries), self.max_cas)
         counters = {}
         if seqno > self.max_seqno:
             counters = {"max_cas": max_cas, "max_seqno": seqno}
         try:
-            purged = self.store.commit(truncate=truncate, upserts=upserts,
-                                       deletes=[(key,) for key in deletes],
+            purged = self.store.commit(truncate=truncate, upserts=upserts, deletes=deletes,
                                        meta=[MetaOp(*op) for op in meta], counters=counters,
                                        purge_before=purge_before)
         except sqlite3.Error as exc:
             return ("error", f"{type(exc).__name__}: {exc}")
         self.max_cas = max_cas
         self.max_seqno = max(self.max_seqno, seqno)
-        return ("ok", purged)
+        return ("ok", purged, len(upserts) + len(deletes))
 
 
-def _u64(packed: bytes) -> array:
-    return array("Q", packed)
-
-
-def _i64(packed: bytes) -> array:
-    """The same bit patterns as signed numbers (what ``store.to_sql_u64`` computes)."""
-    return array("q", packed)
+def _rows(newest: dict[bytes, Any], max_cas: int) -> tuple[list[tuple], list[tuple], int]:
+    """Split the newest state per key into upsert rows (key, value, flags, expiry, cas,
+    datatype, seqno; CAS as SQLite's signed INTEGER) and delete rows, and return the
+    highest CAS seen. A batch of writes only, with CAS values SQLite takes as they are
+    (the usual case), is converted by C-level ``map`` calls, without a Python loop."""
+    states = list(newest.values())
+    if states and int not in set(map(type, states)):
+        batch_max_cas = max(map(_CAS_OF, states))
+        if batch_max_cas <= I64_MAX:
+            rows = list(map(operator.add, zip(newest), map(_ROW_OF, states)))
+            return rows, [], max(max_cas, batch_max_cas)
+    upserts: list[tuple] = []
+    deletes: list[tuple] = []
+    for key, state in newest.items():
+        if state.__class__ is int:
+            deletes.append((key,))
+            continue
+        value, flags, cas, datatype, seqno, expiry, _ = state
+        if cas > max_cas:
+            max_cas = cas
+        upserts.append((key, value, flags, expiry, to_sql_u64(cas), datatype, seqno))
+    return upserts, deletes, max_cas
 
 
 def serve(sock: socket.socket, path: Path) -> int:

@@ -71,8 +71,8 @@ class WriterProcess:
             raise WriterFailed(str(reply[1]))
         log.debug("writer process %d persists %s", reply[1], self.path)
 
-    def commit(self, frame: bytes) -> int:
-        """Send one encoded commit message and return the number of rows the pager purged.
+    def commit(self, frame: bytes) -> tuple[int, int]:
+        """Send one encoded commit message and return (rows the pager purged, rows written).
 
         Raises CommitFailed when the writer rolled the batch back and WriterFailed when
         the process is gone (the batch may or may not be on disk; it is sent again).
@@ -88,7 +88,7 @@ class WriterProcess:
                                f"{status})") from None
         if reply[0] == "error":
             raise CommitFailed(reply[1])
-        return reply[1]
+        return reply[1], reply[2]
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
         """Ask the writer to checkpoint and close the database, and wait for it to exit."""

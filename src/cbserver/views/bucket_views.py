@@ -1,7 +1,8 @@
 """The views of one bucket: its design documents, their indexes and the queue of changes.
 
 The bucket calls ``on_mutation``/``on_flush`` synchronously on every change; they only
-record the latest state of each key, so writes stay cheap.  ``drain`` applies the queued
+record the latest record of each key, so writes stay cheap; ``drain`` turns the records
+into items on the views thread.  ``drain`` applies the queued
 changes in batches to every design document's index; a full build happens only when a
 design document is new or its views changed.
 """
@@ -13,6 +14,7 @@ import threading
 import time
 from typing import Any, Callable, Iterable
 
+from ..engine.item import EXPIRY, Item, Record
 from .ddocs import DesignDocument, DesignDocumentStore
 from .execute import ViewResult, run_query
 from .gc_pause import gc_paused
@@ -50,7 +52,7 @@ class BucketViews:
         self._time_limit = time_limit
         self._memory_limit = memory_limit
         self._lock = threading.Lock()
-        self._pending: dict[bytes, ItemLike | None] = {}
+        self._pending: dict[bytes, Record | None] = {}
         self._flushed = False
         self._expiring: list[tuple[int, bytes]] = []
         self._expiry_of: dict[bytes, int] = {}
@@ -62,11 +64,11 @@ class BucketViews:
 
     # -- bucket events (called on the bucket's thread) -------------------------------
 
-    def on_mutation(self, bucket: Any, key: bytes, item: ItemLike | None) -> None:
-        """Queue the new state of ``key`` for the next drain."""
-        expiry = item.expiry if item is not None else 0
+    def on_mutation(self, bucket: Any, key: bytes, record: Record | None) -> None:
+        """Queue the new record of ``key`` (None: deleted) for the next drain."""
+        expiry = record[EXPIRY] if record is not None else 0
         with self._lock:
-            self._pending[key] = item
+            self._pending[key] = record
             self._queued_seqno = bucket.seqno
             count = len(self._pending)
             if expiry:
@@ -119,9 +121,12 @@ class BucketViews:
         now = self._now()
         self.queue_expired(now)
         with self._lock:
-            changes, self._pending = list(self._pending.items()), {}
+            pending, self._pending = self._pending, {}
             flushed, self._flushed = self._flushed, False
             upto = self._queued_seqno
+        from_record = Item.from_record
+        changes = [(key, None if record is None else from_record(key, record))
+                   for key, record in pending.items()]
         if flushed:
             for design in self.indexes.values():
                 design.build((), now)

@@ -10,7 +10,7 @@ SDK4_STAMP := $(SDK4_VENV)/.installed-$(SDK4_VERSION)
 .PHONY: run test bench server clean system-deps sdk4
 
 $(STAMP): pyproject.toml scripts/system-deps.sh
-	./scripts/system-deps.sh
+	./scripts/system-deps.sh run
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[server,app,test]'
@@ -24,7 +24,7 @@ $(SDK4_STAMP):
 sdk4: $(SDK4_STAMP)
 
 system-deps:
-	./scripts/system-deps.sh
+	./scripts/system-deps.sh test
 
 run: $(STAMP)
 	$(PY) -m beersample
@@ -32,10 +32,10 @@ run: $(STAMP)
 server: $(STAMP)
 	$(PY) -m cbserver --bucket default
 
-test: $(STAMP) $(SDK4_STAMP)
+test: system-deps $(STAMP) $(SDK4_STAMP)
 	$(PY) -m pytest -q
 
-bench: $(STAMP) $(SDK4_STAMP)
+bench: system-deps $(STAMP) $(SDK4_STAMP)
 	$(PY) -m benchmarks
 
 clean:

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite and benchmarks use, when missing.
-# memcached: reference server; libmemcached-tools: memaslap load generator;
-# chromium: browser tests; libicu-dev + pkg-config: building PyICU.
+# Installs the Debian packages the project needs, when missing.
+#   system-deps.sh run   -> what installing and running needs: libicu-dev + pkg-config (PyICU build)
+#   system-deps.sh test  -> also memcached (reference server), libmemcached-tools (memcaslap
+#                           load generator for the benchmarks) and chromium (browser tests)
 set -euo pipefail
+profile="${1:-test}"
 needed=()
-command -v memcached >/dev/null || needed+=(memcached)
-command -v memaslap >/dev/null || command -v memcaslap >/dev/null || needed+=(libmemcached-tools)
-command -v chromium >/dev/null || needed+=(chromium)
 command -v pkg-config >/dev/null || needed+=(pkg-config)
 pkg-config --exists icu-uc 2>/dev/null || needed+=(libicu-dev)
+if [ "$profile" = "test" ]; then
+    command -v memcached >/dev/null || needed+=(memcached)
+    command -v memaslap >/dev/null || command -v memcaslap >/dev/null || needed+=(libmemcached-tools)
+    command -v chromium >/dev/null || needed+=(chromium)
+fi
 if [ ${#needed[@]} -eq 0 ]; then
     exit 0
 fi

@@ -2,12 +2,15 @@
 from __future__ import annotations
 
 import asyncio
+import marshal
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from cbserver.engine import Bucket, BucketSettings
 from cbserver.storage import BucketDefinition, StorageManager, warm_up
+from cbserver.storage.commit_log import list_segments, parse_records
 
 
 async def open_bucket(root: Path, name: str = "default", clock: Callable[[], float] = time.time,
@@ -28,3 +31,25 @@ async def settle(manager: StorageManager, name: str = "default") -> None:
     """Wait until everything written so far is durable and the engine was told."""
     await asyncio.wrap_future(manager.bucket(name).checkpoint())
     await asyncio.sleep(0)
+
+
+def durable_keys(root: Path, name: str = "default") -> set[bytes]:
+    """Return the keys durable on disk: SQLite rows with the commit log applied in order.
+
+    Reads without changing anything (a running writer may be appending; a record it is
+    still writing counts as not there yet).
+    """
+    bucket_dir = root / "buckets" / name
+    conn = sqlite3.connect(f"file:{bucket_dir / 'kv.sqlite3'}?mode=ro", uri=True)
+    try:
+        keys = {bytes(row[0]) for row in conn.execute("SELECT key FROM docs")}
+    finally:
+        conn.close()
+    for segment in list_segments(bucket_dir):
+        for payload in parse_records(segment.read_bytes())[0]:
+            for key, state in marshal.loads(payload)[1]:
+                if isinstance(state, int):
+                    keys.discard(key)
+                else:
+                    keys.add(key)
+    return keys

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 import time
 
 from couchbase.protocol import ObserveState
@@ -10,7 +9,7 @@ from couchbase.protocol import ObserveState
 from cbserver.engine.bucket import SET
 from cbserver.storage import BucketStore
 
-from storage_helpers import open_bucket, settle
+from storage_helpers import durable_keys, open_bucket, settle
 
 
 def _disk(root, name: str = "default") -> dict:
@@ -79,9 +78,9 @@ def test_expired_rows_are_deleted_on_disk_by_the_pager(tmp_path) -> None:
         bucket.store(SET, b"expired", b"x", 0, past)
         bucket.store(SET, b"stays", b"x", 0, 0)
         await settle(manager)
-        assert _keys_on_disk(tmp_path) == {b"expired", b"stays"}
+        assert durable_keys(tmp_path) == {b"expired", b"stays"}
         await asyncio.wrap_future(manager.bucket("default").flusher.purge_expired())
-        assert _keys_on_disk(tmp_path) == {b"stays"}
+        assert durable_keys(tmp_path) == {b"stays"}
         assert manager.close()
 
     asyncio.run(scenario())
@@ -97,15 +96,7 @@ def test_expiry_on_access_deletes_on_disk(tmp_path) -> None:
         now[0] += 11
         assert bucket.get(b"short") is None
         await settle(manager)
-        assert _keys_on_disk(tmp_path) == set()
+        assert durable_keys(tmp_path) == set()
         assert manager.close()
 
     asyncio.run(scenario())
-
-
-def _keys_on_disk(root) -> set[bytes]:
-    conn = sqlite3.connect(root / "buckets" / "default" / "kv.sqlite3")
-    try:
-        return {row[0] for row in conn.execute("SELECT key FROM docs")}
-    finally:
-        conn.close()

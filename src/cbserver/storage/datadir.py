@@ -8,6 +8,7 @@ import shutil
 import time
 from pathlib import Path
 
+from .commit_log import is_segment_name
 from .errors import DataDirLockedError
 from .health import StorageHealth
 
@@ -115,7 +116,7 @@ class DataDir:
                                            f"{DEFINITIONS_FILE}; its data is not loaded")
             else:
                 for child in sorted(entry.iterdir()):
-                    if child.name not in KNOWN_BUCKET_FILES:
+                    if child.name not in KNOWN_BUCKET_FILES and not is_segment_name(child.name):
                         health.warning(str(child), f"unexpected file in the directory of bucket "
                                                    f"{entry.name!r}; ignored")
 

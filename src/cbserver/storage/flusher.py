@@ -26,11 +26,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .commit_log import COMPACT_IDLE_S, LOG_LIMIT_BYTES
 from .flush_marker import write_flush_marker
 from .health import StorageHealth
 from .store import MetaOp
 from .writer_process import CommitFailed, WriterFailed, WriterProcess
-from .writer_wire import encode
+from .writer_wire import encode, encode_append
 
 log = logging.getLogger("cbserver.storage")
 
@@ -47,10 +48,12 @@ class Flusher:
     def __init__(self, path: Path, health: StorageHealth, *, name: str,
                  persisted_seqno: int = 0, lock_fd: int | None = None,
                  max_backlog_bytes: int = 64 << 20, pager_interval: float = 60.0,
+                 compact_idle_s: float = COMPACT_IDLE_S, log_limit_bytes: int = LOG_LIMIT_BYTES,
                  clock: Callable[[], float] = time.time) -> None:
         self.path = path
         self.name = name
-        self.writer = WriterProcess(path, lock_fd)
+        self.writer = WriterProcess(path, lock_fd, compact_idle_s=compact_idle_s,
+                                    log_limit_bytes=log_limit_bytes)
         self.max_backlog_bytes = max_backlog_bytes
         self.on_persisted: Callable[[int], None] | None = None
         self.on_congested: Callable[[Any], None] | None = None
@@ -268,7 +271,10 @@ class Flusher:
     def _encode(batch: dict[str, Any]) -> bytes:
         """Encode a batch as one writer message: the entries go as they were queued, so
         ``marshal`` does all the work in C and this thread touches no entry (entries are
-        in seqno order, so the last one's seqno is the batch's highest)."""
+        in seqno order, so the last one's seqno is the batch's highest). A plain batch of
+        writes and deletes is a log append; a flush, metadata or purge is a commit."""
+        if _is_append(batch):
+            return encode_append(batch["seqno"], batch["entries"])
         return encode(("commit", batch["truncate"], batch["purge_before"], batch["seqno"],
                        batch["entries"], [tuple(op) for op in batch["meta"]]))
 
@@ -290,7 +296,7 @@ class Flusher:
             self.last_lag_s = lag
             self.max_lag_s = max(self.max_lag_s, lag)
         self.committed_batches += 1
-        self.persisted_items += written
+        self.persisted_items += len(batch["entries"]) if _is_append(batch) else written
         self.purged_items += purged
         if batch["seqno"] > self.persisted_seqno:
             self.persisted_seqno = batch["seqno"]
@@ -329,3 +335,7 @@ class Flusher:
         for waiter in waiters:
             waiter.set_exception(exc)
 
+
+def _is_append(batch: dict[str, Any]) -> bool:
+    """Return True if ``batch`` is only writes and deletes (it goes to the commit log)."""
+    return not (batch["truncate"] or batch["meta"] or batch["purge_before"] is not None)

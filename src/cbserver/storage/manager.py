@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 
+from .batch_writer import BatchWriter
 from .bucket_persistence import BucketPersistence
+from .commit_log import COMPACT_IDLE_S, LOG_LIMIT_BYTES
 from .datadir import DataDir
 from .definitions import BucketDefinition, load_definitions, save_definitions
+from .errors import StorageError
 from .health import StorageHealth
+from .log_compaction import fold_log
 from .store import BucketStore
 
 log = logging.getLogger("cbserver.storage")
@@ -17,13 +22,16 @@ class StorageManager:
     """Owns one data directory; the server asks it for bucket definitions and persistence."""
 
     def __init__(self, root: Path | str, *, pager_interval: float = 60.0,
-                 max_backlog_bytes: int = 64 << 20) -> None:
+                 max_backlog_bytes: int = 64 << 20, compact_idle_s: float = COMPACT_IDLE_S,
+                 log_limit_bytes: int = LOG_LIMIT_BYTES) -> None:
         self.data_dir = DataDir(root)
         self.health = StorageHealth()
         self.definitions: dict[str, BucketDefinition] = {}
         self._buckets: dict[str, BucketPersistence] = {}
         self._flusher_options = {"pager_interval": pager_interval,
-                                 "max_backlog_bytes": max_backlog_bytes}
+                                 "max_backlog_bytes": max_backlog_bytes,
+                                 "compact_idle_s": compact_idle_s,
+                                 "log_limit_bytes": log_limit_bytes}
 
     @property
     def root(self) -> Path:
@@ -60,6 +68,7 @@ class StorageManager:
                                            "starts empty")
         store = BucketStore.open(path)
         try:
+            _fold_leftover_log(store)
             persistence = BucketPersistence(name, store, self.health,
                                             lock_fd=self.data_dir.lock_fd,
                                             **self._flusher_options)
@@ -95,3 +104,15 @@ class StorageManager:
         self._buckets.clear()
         self.data_dir.release()
         return drained
+
+
+def _fold_leftover_log(store: BucketStore) -> None:
+    """Fold the commit log a crashed server left into the database before warmup reads it
+    (a torn last record is dropped; other damage raises CorruptStoreError)."""
+    try:
+        folded = fold_log(BatchWriter(store), store.path.parent)
+    except (sqlite3.Error, OSError) as exc:
+        raise StorageError(store.path, f"cannot fold the commit log into the database: "
+                                       f"{exc}") from None
+    if folded:
+        log.info("%s: replayed %d logged mutation(s) into the database", store.path, folded)

@@ -30,9 +30,11 @@ class WriterProcess:
     down so the directory stays locked while the writer lives.
     """
 
-    def __init__(self, path: Path, lock_fd: int | None) -> None:
+    def __init__(self, path: Path, lock_fd: int | None, *, compact_idle_s: float,
+                 log_limit_bytes: int) -> None:
         self.path = path
         self._lock_fd = lock_fd
+        self._tuning = [repr(float(compact_idle_s)), str(int(log_limit_bytes))]
         self._proc: subprocess.Popen | None = None
         self._sock: socket.socket | None = None
 
@@ -51,7 +53,8 @@ class WriterProcess:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         fds = [theirs.fileno()] + ([self._lock_fd] if self._lock_fd is not None else [])
         command = [sys.executable, "-m", "cbserver.storage.writer", str(self.path),
-                   str(theirs.fileno()), str(self._lock_fd if self._lock_fd is not None else -1)]
+                   str(theirs.fileno()), str(self._lock_fd if self._lock_fd is not None else -1),
+                   *self._tuning]
         try:
             self._proc = subprocess.Popen(command, pass_fds=fds, stdin=subprocess.DEVNULL)
         except OSError as exc:
@@ -91,7 +94,8 @@ class WriterProcess:
         return reply[1], reply[2]
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
-        """Ask the writer to checkpoint and close the database, and wait for it to exit."""
+        """Ask the writer to fold its log, checkpoint and close the database, and wait for
+        it to exit."""
         if self._sock is None:
             return
         with contextlib.suppress(WireClosed, OSError):

@@ -2,8 +2,10 @@
 
 ``marshal`` encodes the tuples, lists, bytes and integers of a batch in C, in one pass,
 at a fraction of pickle's cost per item; both ends run the same interpreter, so its
-version-specific format is no concern. A message is a 4-byte big-endian length and the
-marshalled tuple whose first element names the message.
+version-specific format is no concern. A frame is a 4-byte big-endian length, a kind
+byte and the body: ``M`` and a marshalled tuple whose first element names the message,
+or ``L`` and a marshalled ``(seqno, entries)`` batch, which the writer appends to its
+commit log as it is, without unmarshalling it (received as ``("append", body)``).
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ MAX_MESSAGE = (1 << 32) - 1
 #: Version 2 writes no back-references: no hash-table entry per object, about twice as fast
 #: for a batch, whose objects are all distinct anyway.
 MARSHAL_VERSION = 2
+_MESSAGE = b"M"
+_APPEND = b"L"
 
 
 class WireClosed(ConnectionError):
@@ -24,11 +28,19 @@ class WireClosed(ConnectionError):
 
 
 def encode(message: tuple) -> bytes:
-    """Return ``message`` framed for :func:`send_frame`."""
-    payload = marshal.dumps(message, MARSHAL_VERSION)
-    if len(payload) > MAX_MESSAGE:
-        raise ValueError(f"writer message of {len(payload)} bytes exceeds the 4 GiB frame limit")
-    return _LENGTH.pack(len(payload)) + payload
+    """Return ``message`` framed for sending as it is."""
+    return _frame(_MESSAGE, marshal.dumps(message, MARSHAL_VERSION))
+
+
+def encode_append(seqno: int, entries: list) -> bytes:
+    """Return a batch framed as a log append (``entries`` in mutation order)."""
+    return _frame(_APPEND, marshal.dumps((seqno, entries), MARSHAL_VERSION))
+
+
+def _frame(kind: bytes, body: bytes) -> bytes:
+    if len(body) + 1 > MAX_MESSAGE:
+        raise ValueError(f"writer message of {len(body)} bytes exceeds the 4 GiB frame limit")
+    return _LENGTH.pack(len(body) + 1) + kind + body
 
 
 def send(sock: socket.socket, message: tuple) -> None:
@@ -42,7 +54,10 @@ def send(sock: socket.socket, message: tuple) -> None:
 def receive(sock: socket.socket) -> tuple[Any, ...]:
     """Receive one message; raises WireClosed on end of stream."""
     (length,) = _LENGTH.unpack(_read_exactly(sock, _LENGTH.size))
-    return marshal.loads(_read_exactly(sock, length))
+    frame = _read_exactly(sock, length)
+    if frame[:1] == _APPEND:
+        return ("append", bytes(frame[1:]))
+    return marshal.loads(memoryview(frame)[1:])
 
 
 def _read_exactly(sock: socket.socket, size: int) -> bytes | bytearray:

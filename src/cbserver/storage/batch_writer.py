@@ -17,8 +17,15 @@ class BatchWriter:
 
     def __init__(self, store: BucketStore) -> None:
         self.store = store
-        self.max_cas = store.counter("max_cas")
-        self.max_seqno = store.counter("max_seqno")
+        self.max_cas = 0
+        self.max_seqno = 0
+        self.reload_counters()
+
+    def reload_counters(self) -> None:
+        """Re-read the CAS and seqno counters, which another connection to the same file
+        (the background fold) may have raised since this writer last committed."""
+        self.max_cas = self.store.counter("max_cas")
+        self.max_seqno = self.store.counter("max_seqno")
 
     def commit(self, message: tuple) -> tuple:
         """Apply one commit message (see ``Flusher._encode``) and answer ``("ok", purged,

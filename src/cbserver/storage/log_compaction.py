@@ -13,8 +13,15 @@ log = logging.getLogger("cbserver.storage")
 
 
 def fold_log(writer: BatchWriter, bucket_dir: Path) -> int:
-    """Apply every logged batch to SQLite in one transaction, delete the segments and
-    return the number of log entries folded.
+    """Fold every segment of ``bucket_dir`` (none may be open for appends); see
+    :func:`fold_segments`."""
+    return fold_segments(writer, list_segments(bucket_dir))
+
+
+def fold_segments(writer: BatchWriter, segments: list[Path]) -> int:
+    """Apply the batches of ``segments`` (sealed, oldest first, no older segment left
+    unfolded) to SQLite in one transaction, delete them and return the number of log
+    entries folded.
 
     The entries are coalesced in log order (the newest state of a key wins), so the
     table ends equal to the logical state. Deleting the segments only after the commit
@@ -22,7 +29,6 @@ def fold_log(writer: BatchWriter, bucket_dir: Path) -> int:
     some segments were already gone) again gives the same table. Raises
     CorruptStoreError for a damaged log, sqlite3.Error or OSError (segments kept).
     """
-    segments = list_segments(bucket_dir)
     if not segments:
         return 0
     newest: dict[bytes, Any] = {}
@@ -35,6 +41,6 @@ def fold_log(writer: BatchWriter, bucket_dir: Path) -> int:
         entries += len(batch)
     writer.apply(newest, seqno)
     remove_segments(segments)
-    log.debug("%s: folded %d log entries (%d keys) from %d segment(s)", bucket_dir, entries,
-              len(newest), len(segments))
+    log.debug("%s: folded %d log entries (%d keys) from %d segment(s)", segments[0].parent,
+              entries, len(newest), len(segments))
     return entries

@@ -215,11 +215,9 @@ class Flusher:
                         self.writer.start()
                     except WriterFailed as exc:
                         self._report_failure(0, exc)
-                        if self._stopping and retry_delay >= RETRY_MAX_S:
-                            self._abandon(exc)
+                        retry_delay = self._back_off(exc, retry_delay)
+                        if retry_delay is None:
                             break
-                        time.sleep(retry_delay)
-                        retry_delay = min(retry_delay * 2, RETRY_MAX_S)
                         continue
                 with self._cond:
                     while not self._has_work() and not self._stopping:
@@ -232,11 +230,9 @@ class Flusher:
                 except (CommitFailed, WriterFailed) as exc:
                     self._requeue(batch)
                     self._report_failure(len(batch["entries"]), exc)
-                    if self._stopping and retry_delay >= RETRY_MAX_S:
-                        self._abandon(exc)
+                    retry_delay = self._back_off(exc, retry_delay)
+                    if retry_delay is None:
                         break
-                    time.sleep(retry_delay)
-                    retry_delay = min(retry_delay * 2, RETRY_MAX_S)
                     continue
                 retry_delay = RETRY_MIN_S
                 self._completed(batch, purged, written)
@@ -318,6 +314,15 @@ class Flusher:
             self._waiters = batch["waiters"] + self._waiters
             if batch["purge_before"] is not None:
                 self._next_pager = 0.0
+
+    def _back_off(self, exc: Exception, delay: float) -> float | None:
+        """After a failed start or commit: None when stopping with retries exhausted (the
+        queue is abandoned), else sleep ``delay`` and return the next, doubled delay."""
+        if self._stopping and delay >= RETRY_MAX_S:
+            self._abandon(exc)
+            return None
+        time.sleep(delay)
+        return min(delay * 2, RETRY_MAX_S)
 
     def _report_failure(self, count: int, exc: Exception) -> None:
         self._failed = True

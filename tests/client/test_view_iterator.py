@@ -192,7 +192,7 @@ def test_buffered_with_no_rows():
     assert [c[0] for c in conn.calls] == ["_view"]
 
 
-ERRORS = [{"from": "127.0.0.1:8092", "reason": "timeout"}]
+ERRORS = [{"from": "127.0.0.1:1", "reason": "timeout"}]
 
 
 def test_view_engine_errors_raise_after_the_rows():

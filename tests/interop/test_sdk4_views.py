@@ -2,7 +2,7 @@
 
 SDK 4 finds the views service from ``nodesExt[].services.capi`` of the bucket config and
 sends ``GET /<bucket>/_design/<ddoc>/_view/<view>?...`` (POST with ``keys``) with HTTP
-basic auth of the cluster credentials, which cbserver's 8092-style service serves.
+basic auth of the cluster credentials, which cbserver's views service serves.
 """
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The 8091-style REST API: pools, bucket configs, auth, bucket create/delete/flush."""
+"""The REST API: pools, bucket configs, auth, bucket create/delete/flush."""
 from __future__ import annotations
 
 import json

@@ -15,7 +15,7 @@ NUM_VBUCKETS = 64
 
 
 def make_config(name: str, kv_ports: list[int], vbmap: list[list[int]], rev: int,
-                password: str = "", rest_port: int = 8091) -> dict:
+                password: str = "", rest_port: int = 1) -> dict:
     """A 2.x-style bucket config with ``len(vbmap)`` vBuckets over the given KV ports."""
     return {
         "rev": rev, "name": name, "bucketType": "membase", "saslPassword": password,

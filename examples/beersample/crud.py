@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, abort, flash, make_response, redirect, render_template, request,
+                   url_for)
 
 from couchbase.exceptions import KeyExistsError, NotFoundError
 
@@ -45,6 +46,15 @@ def make_blueprint(kind: Kind) -> Blueprint:
         return error_page(404, f"No such {kind.name}",
                           f"There is no {kind.name} with id {doc_id!r}.{extra}")
 
+    def existing(doc_id: str) -> tuple[Any, Entity]:
+        """The database and stored document ``doc_id``; ends the request with the 404 page
+        when there is no such document."""
+        db = get_db()
+        entity = load(db, doc_id, kind.entity_class)
+        if entity is None:
+            abort(make_response(missing(doc_id)))
+        return db, entity
+
     def render_form(entity: Entity, values: dict[str, str], errors: dict[str, str],
                     status: int, is_create: bool, cas: int = 0,
                     conflict: dict[str, Any] | None = None) -> tuple[str, int]:
@@ -69,10 +79,7 @@ def make_blueprint(kind: Kind) -> Blueprint:
     @bp.get("/show/<doc_id>")
     def show(doc_id: str) -> Any:
         """Show every field of one document, its likes and what belongs to it."""
-        db = get_db()
-        entity = load(db, doc_id, kind.entity_class)
-        if entity is None:
-            return missing(doc_id)
+        db, entity = existing(doc_id)
         return render_template(template + "show.html", kind=kind, entity=entity,
                                **kind.show_context(db, entity))
 
@@ -155,20 +162,14 @@ def make_blueprint(kind: Kind) -> Blueprint:
     @bp.get("/delete/<doc_id>")
     def delete_confirm(doc_id: str) -> Any:
         """Ask before deleting; a GET never deletes."""
-        db = get_db()
-        entity = load(db, doc_id, kind.entity_class)
-        if entity is None:
-            return missing(doc_id)
+        db, entity = existing(doc_id)
         return render_template("delete.html", kind=kind, entity=entity,
                                refusal=kind.delete_refusal(db, entity))
 
     @bp.post("/delete/<doc_id>")
     def delete(doc_id: str) -> Any:
         """Delete the document unless something still depends on it."""
-        db = get_db()
-        entity = load(db, doc_id, kind.entity_class)
-        if entity is None:
-            return missing(doc_id)
+        db, entity = existing(doc_id)
         refusal = kind.delete_refusal(db, entity)
         if refusal:
             return render_template("delete.html", kind=kind, entity=entity,

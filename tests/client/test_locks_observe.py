@@ -2,7 +2,6 @@
 lock a locked key or unlock with a wrong CAS / an unlocked key -> TemporaryFailError,
 a store on a locked key -> KeyExistsError, GET of a locked key shows CAS all-ones."""
 import re
-import threading
 import time
 
 import pytest
@@ -11,6 +10,7 @@ from couchbase import Couchbase, LOCKMODE_WAIT, OBS_FOUND, OBS_NOTFOUND, OBS_PER
 from couchbase.exceptions import (ArgumentError, KeyExistsError, NotFoundError,
                                   TemporaryFailError)
 from couchbase.result import MultiResult, ObserveInfo, ValueResult
+from support.threads import run_threads
 
 LOCKED_CAS = 0xFFFFFFFFFFFFFFFF
 CAS = r"0x[0-9a-fA-F]+"
@@ -79,37 +79,33 @@ def test_lock_multi_and_unlock_multi(cb, key_prefix):
     assert cb.unlock_multi({k: r.cas for k, r in again.items()}).all_ok
 
 
+def _lock_increment(conn, key: str) -> None:
+    """Add one to the counter at ``key`` under the item lock (lock, then set with its CAS)."""
+    while True:
+        try:
+            result = conn.lock(key, ttl=5)
+            break
+        except TemporaryFailError:
+            time.sleep(0.001)
+    try:
+        conn.set(key, result.value + 1, cas=result.cas)
+    except BaseException:
+        conn.unlock(result.key, result.cas)
+        raise
+
+
 def test_pessimistic_loop_from_threads_loses_no_update(server, key_prefix):
     """The manual's add_friend with lock/set(cas): every increment lands."""
     key = key_prefix + "counter"
     threads, per_thread = 4, 25
     Couchbase.connect(bucket="default", host=server.host, port=server.rest_port).set(key, 0)
-    errors = []
 
-    def worker():
+    def worker(_):
         conn = Couchbase.connect(bucket="default", host=server.host, port=server.rest_port)
-        try:
-            for _ in range(per_thread):
-                while True:
-                    try:
-                        result = conn.lock(key, ttl=5)
-                        break
-                    except TemporaryFailError:
-                        time.sleep(0.001)
-                try:
-                    conn.set(key, result.value + 1, cas=result.cas)
-                except BaseException:
-                    conn.unlock(result.key, result.cas)
-                    raise
-        except BaseException as exc:
-            errors.append(exc)
+        for _ in range(per_thread):
+            _lock_increment(conn, key)
 
-    pool = [threading.Thread(target=worker) for _ in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join(60)
-    assert not errors
+    run_threads(worker, threads)
     check = Couchbase.connect(bucket="default", host=server.host, port=server.rest_port)
     assert check.get(key).value == threads * per_thread
 
@@ -121,21 +117,11 @@ def test_pessimistic_loop_on_one_shared_connection(server, key_prefix):
                              lockmode=LOCKMODE_WAIT)
     conn.set(key, 0)
 
-    def worker():
+    def worker(_):
         for _ in range(20):
-            while True:
-                try:
-                    result = conn.lock(key, ttl=5)
-                    break
-                except TemporaryFailError:
-                    time.sleep(0.001)
-            conn.set(key, result.value + 1, cas=result.cas)
+            _lock_increment(conn, key)
 
-    pool = [threading.Thread(target=worker) for _ in range(3)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join(60)
+    run_threads(worker, 3)
     assert conn.get(key).value == 60
 
 

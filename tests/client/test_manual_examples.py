@@ -1,11 +1,11 @@
 """The manual's chapter 1 and 3/4 examples, with the printed reprs checked (CAS aside)."""
 import re
-import threading
 
 import pytest
 
 from couchbase import FMT_BYTES, FMT_PICKLE, FMT_UTF8, Couchbase
 from couchbase.exceptions import CouchbaseError, KeyExistsError, NotFoundError, TemporaryFailError
+from support.threads import run_threads
 
 CAS = r"0x[0-9a-f]+"
 
@@ -102,22 +102,13 @@ def _friends_race(server, key, add_friend):
         return Couchbase.connect(bucket="default", host=server.host, port=server.rest_port)
 
     connect().set(key, {"friends": {}})
-    errors = []
 
     def worker(n):
         conn = connect()
-        try:
-            for i in range(10):
-                add_friend(conn, f"friend-{n}-{i}")
-        except BaseException as exc:
-            errors.append(exc)
+        for i in range(10):
+            add_friend(conn, f"friend-{n}-{i}")
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    assert not errors
+    run_threads(worker, 4)
     assert sorted(connect().get(key).value["friends"]) == sorted(
         f"friend-{n}-{i}" for n in range(4) for i in range(10))
 

@@ -6,6 +6,7 @@ import pytest
 
 from couchbase import Couchbase, LOCKMODE_NONE, LOCKMODE_WAIT
 from couchbase.exceptions import KeyExistsError, ObjectThreadError
+from support.threads import run_threads
 
 
 def _connect(server, **kwargs):
@@ -54,27 +55,28 @@ def test_lockmode_none_has_no_lock(server):
         cb._thr_lockop(0)
 
 
+def _cas_increment(cb, key: str) -> None:
+    """Add one to the counter at ``key`` with a CAS retry loop."""
+    while True:
+        current = cb.get(key)
+        try:
+            cb.set(key, current.value + 1, cas=current.cas)
+            return
+        except KeyExistsError:
+            continue
+
+
 def test_optimistic_cas_loop_loses_no_update(server, key_prefix):
     key = key_prefix + "cas-counter"
     cb = _connect(server, lockmode=LOCKMODE_WAIT)
     cb.set(key, 0)
     per_thread, threads = 50, 4
 
-    def worker():
+    def worker(_):
         for _ in range(per_thread):
-            while True:
-                current = cb.get(key)
-                try:
-                    cb.set(key, current.value + 1, cas=current.cas)
-                    break
-                except KeyExistsError:
-                    continue
+            _cas_increment(cb, key)
 
-    workers = [threading.Thread(target=worker) for _ in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(60)
+    run_threads(worker, threads)
     assert cb.get(key).value == per_thread * threads
 
 
@@ -82,22 +84,11 @@ def test_connection_per_thread_cas_loop(server, key_prefix):
     key = key_prefix + "cas-counter"
     _connect(server).set(key, 0)
     per_thread, threads = 30, 4
-    conflicts = []
 
-    def worker():
+    def worker(_):
         cb = _connect(server)
         for _ in range(per_thread):
-            while True:
-                current = cb.get(key)
-                try:
-                    cb.set(key, current.value + 1, cas=current.cas)
-                    break
-                except KeyExistsError:
-                    conflicts.append(1)
+            _cas_increment(cb, key)
 
-    workers = [threading.Thread(target=worker) for _ in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(60)
+    run_threads(worker, threads)
     assert _connect(server).get(key).value == per_thread * threads

@@ -37,7 +37,7 @@ def ddoc(views, bucket, name, view_defs):
     """PUT a design document built from {view: map or (map, reduce)}."""
     body = {"views": {v: ({"map": d} if isinstance(d, str) else {"map": d[0], "reduce": d[1]})
                       for v, d in view_defs.items()}}
-    return views.put_design(name, json.dumps(body).encode(), bucket.items())
+    return views.put_design(name, json.dumps(body).encode(), bucket.records_snapshot())
 
 
 def query(views, bucket, name, view, body=None, **params):

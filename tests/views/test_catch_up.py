@@ -17,12 +17,12 @@ def test_changes_drained_while_a_build_waited_reach_the_new_index():
     bucket, views, _ = make_views()
     put(bucket, "a", {"type": "old"})
     put(bucket, "b", {"type": "old"})
-    items, seqno = bucket.items(), bucket.seqno
+    items, seqno = bucket.records_snapshot(), bucket.seqno
     put(bucket, "a", {"type": "new"})
     bucket.delete(b"b")
     views.drain()
     views.put_design("d", BY_TYPE, items)
-    assert views.catch_up("d", bucket.items(), seqno) == 2
+    assert views.catch_up("d", bucket.records_snapshot(), seqno) == 2
     _, rows = query(views, bucket, "d", "by_type")
     assert keys(rows) == [("new", "a")]
     assert views.indexes["d"].builds == 1
@@ -32,13 +32,13 @@ def test_restore_maps_only_newer_documents_and_drops_deleted_ones():
     bucket, views, _ = make_views()
     for i in range(20):
         put(bucket, f"k{i:02d}", {"type": "t"})
-    views.put_design("d", BY_TYPE, bucket.items())
+    views.put_design("d", BY_TYPE, bucket.records_snapshot())
     views.drain()
     state = json.loads(json.dumps(views.snapshot()))
     put(bucket, "k00", {"type": "changed"})
     bucket.delete(b"k01")
     fresh = BucketViews("default", bucket.num_vbuckets)
-    fresh.restore(state, bucket.items())
+    fresh.restore(state, bucket.records_snapshot())
     design = fresh.indexes["d"]
     assert design.builds == 0 and design.updates == 2
     _, rows = query(fresh, bucket, "d", "by_type")
@@ -48,9 +48,9 @@ def test_restore_maps_only_newer_documents_and_drops_deleted_ones():
 def test_restore_rebuilds_an_index_saved_for_other_views():
     bucket, views, _ = make_views()
     put(bucket, "a", {"type": "x"})
-    views.put_design("d", BY_TYPE, bucket.items())
+    views.put_design("d", BY_TYPE, bucket.records_snapshot())
     state = json.loads(json.dumps(views.snapshot()))
     state["indexes"]["d"]["signature"] = "stale"
     fresh = BucketViews("default", bucket.num_vbuckets)
-    fresh.restore(state, bucket.items())
+    fresh.restore(state, bucket.records_snapshot())
     assert fresh.indexes["d"].builds == 1 and fresh.dirty

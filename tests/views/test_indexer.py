@@ -82,7 +82,7 @@ def test_snapshot_restores_without_running_maps():
     ddoc(views, bucket, "d", BY_TYPE)
     state = json.loads(json.dumps(views.snapshot()))
     fresh = BucketViews("default", bucket.num_vbuckets)
-    fresh.restore(state, bucket.items())
+    fresh.restore(state, bucket.records_snapshot())
     assert fresh.indexes["d"].builds == 0
     _, before = query(views, bucket, "d", "by_type", group=True)
     _, after = query(fresh, bucket, "d", "by_type", group=True)

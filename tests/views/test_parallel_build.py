@@ -34,7 +34,7 @@ def stored_items(values):
     for key, raw in values.items():
         status, _ = bucket.store("set", key.encode(), raw, 0, 0)
         assert status == 0, status
-    return list(bucket.items())
+    return list(bucket.records_snapshot())
 
 
 def beer_items():
@@ -98,8 +98,8 @@ def test_parallel_build_keeps_incremental_updates_working():
     items = failing_items()
     design = build(FAILING_VIEWS, items, 2, 0.3)
     bucket = Bucket(BucketSettings("default"), clock=Clock())
-    _, item = bucket.store("set", b"doc0005", json.dumps({"n": 5}).encode(), 0, 0)
-    design.apply([(b"doc0005", item), (b"doc0006", None)])
+    bucket.store("set", b"doc0005", json.dumps({"n": 5}).encode(), 0, 0)
+    design.apply([(b"doc0005", bucket.records[b"doc0005"]), (b"doc0006", None)])
     assert "doc0005" not in design.errors
     picky = design.views["picky"].snapshot()
     assert picky["doc0005"] == [[5, ["doc0005", "json"]]] and "doc0006" not in picky

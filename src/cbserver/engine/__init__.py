@@ -17,7 +17,8 @@ Mutation subscription contract (storage and the view indexer code against this):
   is logged and the others are still called.  After a flush the bucket calls
   ``listener.on_flush(bucket)``.
 * ``Bucket.items()`` returns a snapshot of the live ``(key, Item)`` pairs, safe to
-  iterate while the bucket keeps changing.
+  iterate while the bucket keeps changing; ``Bucket.records_snapshot()`` the raw
+  ``(key, record)`` pairs at the cost of one list (what the view indexer takes).
 * Items expose ``.key .value .flags .expiry .cas .datatype .seqno``; ``expiry`` is an
   absolute Unix time in seconds, 0 meaning never.  Internally the bucket keeps one
   immutable tuple record per key (``Bucket.records``), which the KV fast path reads

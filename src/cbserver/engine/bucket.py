@@ -132,6 +132,14 @@ class Bucket:
         return [(key, from_record(key, record)) for key, record in list(self.records.items())
                 if not 0 < record[EXPIRY] <= now]
 
+    def records_snapshot(self) -> list[tuple[bytes, Record]]:
+        """Snapshot of every stored ``(key, record)`` pair, expired ones included.
+
+        Costs one list of existing tuples, so the event loop can hand a whole bucket to
+        another thread (the view indexer) without building an Item per document.
+        """
+        return list(self.records.items())
+
     def mark_persisted(self, seqno: int) -> None:
         """Record that every mutation up to ``seqno`` is on disk (drives OBSERVE)."""
         self.persisted_seqno = seqno

@@ -1,8 +1,7 @@
 """The views of one bucket: its design documents, their indexes and the queue of changes.
 
 The bucket calls ``on_mutation``/``on_flush`` synchronously on every change; they only
-record the latest record of each key, so writes stay cheap; ``drain`` turns the records
-into items on the views thread.  ``drain`` applies the queued
+record the latest record of each key, so writes stay cheap.  ``drain`` applies the queued
 changes in batches to every design document's index; a full build happens only when a
 design document is new or its views changed.
 """
@@ -14,13 +13,12 @@ import threading
 import time
 from typing import Any, Callable, Iterable
 
-from ..engine.item import EXPIRY, Item, Record
+from ..engine.item import EXPIRY, SEQNO, Record
 from .ddocs import DesignDocument, DesignDocumentStore
 from .execute import ViewResult, run_query
 from .gc_pause import gc_paused
 from .indexer import DesignIndex
 from .js import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT
-from .meta import ItemLike
 from .persistence import ViewPersistence
 from .query import ViewQuery
 
@@ -124,9 +122,7 @@ class BucketViews:
             pending, self._pending = self._pending, {}
             flushed, self._flushed = self._flushed, False
             upto = self._queued_seqno
-        from_record = Item.from_record
-        changes = [(key, None if record is None else from_record(key, record))
-                   for key, record in pending.items()]
+        changes = list(pending.items())
         if flushed:
             for design in self.indexes.values():
                 design.build((), now)
@@ -140,11 +136,11 @@ class BucketViews:
         return len(changes)
 
     def put_design(self, name: str, raw: bytes,
-                   items: Iterable[tuple[bytes, ItemLike]]) -> DesignDocument:
+                   records: Iterable[tuple[bytes, Record]]) -> DesignDocument:
         """Store a design document; build its index only if its views are new or changed.
 
-        The caller then runs :meth:`catch_up` with the bucket's items, as changes drained
-        while ``items`` waited for the build would otherwise be missing from the new index.
+        The caller then runs :meth:`catch_up` with the bucket's records, as changes drained
+        while ``records`` waited for the build would otherwise be missing from the new index.
         """
         ddoc = self.ddocs.put(name, raw)
         if self._store is not None:
@@ -155,17 +151,17 @@ class BucketViews:
             return ddoc
         design = DesignIndex(ddoc, self._time_limit, self._memory_limit)
         with gc_paused():
-            design.build(items, self._now())
+            design.build(records, self._now())
         self.indexes[name] = design
         self.dirty = True
         return ddoc
 
-    def catch_up(self, name: str, items: Iterable[tuple[bytes, ItemLike]], seqno: int) -> int:
-        """Apply to the index of ``name`` what changed in ``items`` after ``seqno``."""
+    def catch_up(self, name: str, records: Iterable[tuple[bytes, Record]], seqno: int) -> int:
+        """Apply to the index of ``name`` what changed in ``records`` after ``seqno``."""
         design = self.indexes.get(name)
         if design is None:
             return 0
-        return design.catch_up(items, seqno, self._now())
+        return design.catch_up(records, seqno, self._now())
 
     def delete_design(self, name: str) -> DesignDocument | None:
         """Remove a design document and its index; return it, or None if absent."""
@@ -193,14 +189,14 @@ class BucketViews:
         return {"ddocs": self.ddocs.snapshot(), "seqno": self.indexed_seqno,
                 "indexes": {name: design.snapshot() for name, design in self.indexes.items()}}
 
-    def restore(self, state: dict[str, Any], items: Iterable[tuple[bytes, ItemLike]]) -> None:
-        """Load a snapshot and bring it current with ``items``.
+    def restore(self, state: dict[str, Any], records: Iterable[tuple[bytes, Record]]) -> None:
+        """Load a snapshot and bring it current with ``records``.
 
         An index saved for the same views is kept and only documents changed after its
         seqno are mapped again; an index that is missing or does not fit is rebuilt.
         """
         self.ddocs.restore(state["ddocs"])
-        live = list(items)
+        records = list(records)
         now = self._now()
         self.indexes = {}
         for ddoc in self.ddocs:
@@ -208,23 +204,23 @@ class BucketViews:
             saved = state["indexes"].get(ddoc.name)
             with gc_paused():
                 if saved is not None and design.restore(saved):
-                    design.catch_up(live, saved.get("seqno", state.get("seqno", 0)), now)
+                    design.catch_up(records, saved.get("seqno", state.get("seqno", 0)), now)
                 else:
-                    design.build(live, now)
+                    design.build(records, now)
                     self.dirty = True
             self.indexes[ddoc.name] = design
-        self.indexed_seqno = max((item.seqno for _, item in live), default=0)
+        self.indexed_seqno = max((record[SEQNO] for _, record in records), default=0)
 
-    def load(self, items: Iterable[tuple[bytes, ItemLike]], seqno: int) -> None:
+    def load(self, records: Iterable[tuple[bytes, Record]], seqno: int) -> None:
         """Restore design documents and indexes from the bucket's store (after warmup).
 
-        ``items`` and ``seqno`` must be taken together, with this object already
+        ``records`` and ``seqno`` must be taken together, with this object already
         subscribed to the bucket, so every later change is queued for the next drain.
         """
         if self._store is None:
             return
         self.restore({"ddocs": self._store.load_design_documents(),
-                      "indexes": self._store.load_indexes()}, items)
+                      "indexes": self._store.load_indexes()}, records)
         self.indexed_seqno = max(self.indexed_seqno, seqno)
         with self._lock:
             self._queued_seqno = max(self._queued_seqno, seqno)

@@ -12,13 +12,13 @@ from .collation import sort_key
 from .index import Row
 from .js import JsRuntime
 from .map_batch import map_documents
-from .meta import ItemLike
+from ..engine.item import Record
 
 #: Rows of every view, each list sorted, and errors ``[doc, view, reason]``.
 Part = tuple[list[list[Row]], list[list[Any]]]
 
 
-def build_part(runtime: JsRuntime, docs: Sequence[tuple[str, ItemLike]],
+def build_part(runtime: JsRuntime, docs: Sequence[tuple[str, Record]],
                start: int, stop: int) -> Part:
     """Map ``docs[start:stop]``; return sorted rows per view and errors at positions of ``docs``."""
     span = docs[start:stop]

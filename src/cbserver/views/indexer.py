@@ -5,12 +5,13 @@ import logging
 import time
 from typing import Any, Iterable, Sequence
 
+from ..engine.item import SEQNO, Record
 from .build_part import Part, build_part
 from .ddocs import DesignDocument
 from .index import Row, ViewIndex, make_row
 from .js import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, JsRuntime
 from .map_batch import map_documents
-from .meta import ItemLike, decode_doc_id, is_live, live_documents
+from .meta import decode_doc_id, is_live, live_documents
 from .parallel_build import PARALLEL_MIN_DOCS, WORKER_TIMEOUT, WORKERS, WorkerFailed, can_fork, parallel_build
 from .reduce import JsReducer, Reducer, builtin_reducer
 
@@ -54,10 +55,10 @@ class DesignIndex:
         while len(self.errors) > MAX_ERRORS:
             self.errors.pop(next(iter(self.errors)))
 
-    def build(self, items: Iterable[tuple[bytes, ItemLike]], now: float | None = None) -> None:
-        """Index every item live at ``now`` from scratch (new or changed design document)."""
+    def build(self, records: Iterable[tuple[bytes, Record]], now: float | None = None) -> None:
+        """Index every record live at ``now`` from scratch (new or changed design document)."""
         started = time.perf_counter()
-        docs = live_documents(items, time.time() if now is None else now)
+        docs = live_documents(records, time.time() if now is None else now)
         workers = self.workers if len(docs) >= self.parallel_min_docs else 1
         rows, errors = self._build_part(docs, workers)
         self.errors.clear()
@@ -70,7 +71,7 @@ class DesignIndex:
                  self.ddoc.doc_id, len(docs), seconds, len(docs) / seconds if seconds else 0.0,
                  workers, "" if workers == 1 else "es")
 
-    def _build_part(self, docs: Sequence[tuple[str, ItemLike]], workers: int) -> Part:
+    def _build_part(self, docs: Sequence[tuple[str, Record]], workers: int) -> Part:
         """Map every document in ``workers`` forked processes, or in this one if that fails."""
         if workers > 1:
             try:
@@ -80,16 +81,17 @@ class DesignIndex:
                             self.ddoc.doc_id, exc)
         return build_part(self.runtime, docs, 0, len(docs))
 
-    def apply(self, changes: Sequence[tuple[bytes, ItemLike | None]], now: float | None = None) -> None:
-        """Apply mutations and deletions (None or expired item) to every view."""
-        live: list[tuple[str, ItemLike]] = []
-        for key, item in changes:
+    def apply(self, changes: Sequence[tuple[bytes, Record | None]], now: float | None = None) -> None:
+        """Apply mutations and deletions (None or expired record) to every view."""
+        now = time.time() if now is None else now
+        live: list[tuple[str, Record]] = []
+        for key, record in changes:
             doc_id = decode_doc_id(key)
             if doc_id is None:
                 continue
             self.errors.pop(doc_id, None)
-            if is_live(item, now):
-                live.append((doc_id, item))
+            if is_live(record, now):
+                live.append((doc_id, record))
             else:
                 for view in self.views.values():
                     view.remove_doc(doc_id)
@@ -104,17 +106,18 @@ class DesignIndex:
         self._record(doc_ids, result.errors)
         self.updates += len(changes)
 
-    def catch_up(self, items: Iterable[tuple[bytes, ItemLike]], seqno: int,
+    def catch_up(self, records: Iterable[tuple[bytes, Record]], seqno: int,
                  now: float | None = None) -> int:
-        """Bring an index current up to ``seqno`` in line with ``items``; return the changes.
+        """Bring an index current up to ``seqno`` in line with ``records``; return the changes.
 
         Documents changed after ``seqno`` are mapped again, indexed documents no longer in
-        ``items`` are removed; nothing else runs a map function.
+        ``records`` are removed; nothing else runs a map function.
         """
-        items = list(items)
-        present = {key for key, _ in items}
-        changes: list[tuple[bytes, ItemLike | None]] = [
-            (key, item) for key, item in items if item.seqno > seqno]
+        now = time.time() if now is None else now
+        records = list(records)
+        present = {key for key, record in records if is_live(record, now)}
+        changes: list[tuple[bytes, Record | None]] = [
+            (key, record) for key, record in records if record[SEQNO] > seqno]
         indexed = {doc_id for view in self.views.values() for doc_id in view.doc_ids()}
         changes.extend((key, None) for key in map(str.encode, indexed) if key not in present)
         if changes:

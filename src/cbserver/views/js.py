@@ -114,17 +114,18 @@ class JsRuntime:
         """Return the number of map functions (views) of the design document."""
         return len(self._maps)
 
-    def map_batch(self, base: int, texts: str, columns: str, cas_hex: str, kinds: str) -> str:
-        """Map a batch (see :mod:`.map_batch` for the format); return the JSON of its emits."""
-        return self._call("__mapBatch", base, texts, columns, cas_hex, kinds)
+    def map_batch(self, texts: str, ids: str, seqnos: str, rev_hex: str, expirations: str,
+                  flags: str, kinds: str) -> str:
+        """Map a batch (see :mod:`.map_batch` for the format); return the text of its emits."""
+        return self._call("__mapBatch", texts, ids, seqnos, rev_hex, expirations, flags, kinds)
 
-    def progress(self) -> tuple[int, list, list, list] | None:
-        """Return ``(failed_doc, rows, errors, not_json)`` of a batch that stopped, if readable."""
+    def progress(self) -> str | None:
+        """Return what a batch that stopped had done (same format as its result), if readable."""
         if self._context is None:
             return None
         try:
-            return tuple(json.loads(self._context.eval("JSON.stringify(__progress)")))
-        except (quickjs.JSException, quickjs.StackOverflow, ValueError):
+            return self._context.eval("__state === null ? null : __result()")
+        except (quickjs.JSException, quickjs.StackOverflow):
             self._context = None
             return None
 

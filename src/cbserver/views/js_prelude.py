@@ -1,17 +1,21 @@
 """JavaScript prelude of every view context: emit, the 2.x helpers and the batch drivers."""
 
 PRELUDE = r"""
-var __rows = null;
-var __doc = 0;
-var __view = 0;
+var __kv = null;
+var __at = null;
+var __docText = "0";
+var __viewText = "0";
 var __emits = 0;
 var __maps = [];
 var __reduces = {};
-var __progress = null;
+var __state = null;
+var __numbers = [];
+for (var __n = 0; __n < 2000; __n++) __numbers.push(String(__n));
 
 function emit(key, value) {
-  __rows.push([__doc, __view, __emits++, key === undefined ? null : key,
-               value === undefined ? null : value]);
+  var n = __emits++;
+  __kv.push(key === undefined ? null : key, value === undefined ? null : value);
+  __at.push(__docText, __viewText, n < 2000 ? __numbers[n] : String(n));
 }
 
 function sum(values) {
@@ -46,46 +50,48 @@ function __fatal(e) {
   return e instanceof InternalError;
 }
 
-function __hex8(number) {
-  if (number === 0) return "00000000";
-  var text = (number >>> 0).toString(16);
-  return "00000000".slice(text.length) + text;
+function __result() {
+  var state = __state;
+  return JSON.stringify([state.position, __kv, state.errors, state.notJson]) + "\x1e" +
+         __at.join(",");
 }
 
-function __mapBatch(base, texts, columnsJson, casHex, kinds) {
+function __mapBatch(texts, idsJson, seqText, revHex, expirationsJson, flagsJson, kinds) {
   var docs = texts.split("\x1e");
-  var columns = JSON.parse(columnsJson);
-  var ids = columns[0], seqnos = columns[1], expirations = columns[2], flags = columns[3];
-  var rows = __rows = [], errors = [], notJson = [];
-  __progress = [base, rows, errors, notJson];
+  var ids = JSON.parse(idsJson), seqnos = seqText.split(",");
+  var expirations = JSON.parse(expirationsJson), flags = JSON.parse(flagsJson);
+  var oneExpiration = typeof expirations === "number", oneFlags = typeof flags === "number";
+  var kv = __kv = [], at = __at = [];
+  var state = __state = {position: 0, errors: [], notJson: []};
+  var maps = __maps;
   for (var i = 0; i < docs.length; i++) {
-    var position = base + i, isJson = kinds.charCodeAt(i) === 106, doc = docs[i];
-    __progress[0] = position;
+    var isJson = kinds.charCodeAt(i) === 106, doc = docs[i];
+    state.position = i;
     if (isJson) {
-      try { doc = JSON.parse(doc); } catch (e) { notJson.push(position); continue; }
+      try { doc = JSON.parse(doc); } catch (e) { state.notJson.push(i); continue; }
     }
-    var meta = {id: ids[i],
-                rev: seqnos[i] + "-" + casHex.substr(16 * i, 16) + __hex8(expirations[i]) +
-                     __hex8(flags[i]),
-                flags: flags[i], expiration: expirations[i], type: isJson ? "json" : "base64"};
-    __doc = position;
-    for (var v = 0; v < __maps.length; v++) {
-      var mark = rows.length;
-      __view = v;
+    var meta = {id: ids[i], rev: seqnos[i] + "-" + revHex.substr(32 * i, 32),
+                flags: oneFlags ? flags : flags[i],
+                expiration: oneExpiration ? expirations : expirations[i],
+                type: isJson ? "json" : "base64"};
+    __docText = i < 2000 ? __numbers[i] : String(i);
+    for (var v = 0; v < maps.length; v++) {
+      var kvMark = kv.length, atMark = at.length;
+      __viewText = v < 2000 ? __numbers[v] : String(v);
       __emits = 0;
       try {
-        __maps[v](doc, meta);
+        maps[v](doc, meta);
       } catch (e) {
         if (__fatal(e)) throw e;
-        rows.length = mark;
-        errors.push([position, v, String(e)]);
+        kv.length = kvMark;
+        at.length = atMark;
+        state.errors.push([i, v, String(e)]);
       }
     }
   }
-  __progress[0] = base + docs.length;
-  var out = JSON.stringify([rows, errors, notJson]);
-  __rows = null;
-  __progress = null;
+  state.position = docs.length;
+  var out = __result();
+  __kv = __at = __state = null;
   return out;
 }
 

@@ -2,10 +2,14 @@
 
 A batch crosses into QuickJS as a few flat strings instead of one object per document:
 the document texts joined by U+001E (a control character no valid JSON text contains),
-a JSON array of columns (ids, seqnos, expirations, flags), the CAS values as one hex
-string and one ``j``/``b`` character per document (JSON text or base64 text).  QuickJS
-parses each document once, builds ``meta`` itself and answers with one compact JSON
-string of every emit of the batch.  A document that makes a map throw records an error
+the ids as a JSON array, the seqnos as decimal text, CAS, expiration and flags of every
+document as one hex string (the ``meta.rev`` suffixes), expirations and flags again as
+JSON (one number when all documents share it) and one ``j``/``b`` character per document
+(JSON text or base64 text).  QuickJS parses each document once, builds ``meta`` itself
+and answers with one string (see :func:`_decode`).  This QuickJS turns every number into
+text through ``snprintf``, also for each array index ``JSON.stringify`` visits, so the
+answer keeps emitted keys and values in one flat array and the place of each emit as
+text from a table of digit strings.  A document that makes a map throw records an error
 for that document only; a runaway (time, memory, stack) costs only the document that
 caused it (a batch that runs out of time restarts at the document it stopped in, which
 is blamed only when it alone exceeds the limit), the rest of the batch is mapped again.
@@ -15,11 +19,12 @@ from __future__ import annotations
 import base64
 import json
 import struct
+from itertools import chain
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from ..engine.item import CAS, EXPIRY, FLAGS, SEQNO, VALUE, Record
 from .js import JsError, JsRuntime
-from .meta import ItemLike
 
 SEPARATOR = "\x1e"
 JSON_KIND = "j"
@@ -56,12 +61,11 @@ def _base64(value: bytes) -> str:
     return base64.b64encode(bytes(value)).decode("ascii")
 
 
-def _texts(items: Sequence[ItemLike], as_base64: bool) -> tuple[str, str]:
+def _texts(values: list[bytes], as_base64: bool) -> tuple[str, str]:
     """Return the joined document texts and the kinds string of a batch.
 
     The common case (every value UTF-8 without U+001E) costs one join and one decode.
     """
-    values = [item.value for item in items]
     if as_base64:
         return SEPARATOR.join(map(_base64, values)), BASE64_KIND * len(values)
     try:
@@ -85,19 +89,42 @@ def _texts(items: Sequence[ItemLike], as_base64: bool) -> tuple[str, str]:
     return SEPARATOR.join(texts), "".join(kinds)
 
 
-def _call(runtime: JsRuntime, docs: Sequence[tuple[str, ItemLike]], start: int, stop: int,
+def _one_or_all(values: list[int]) -> str:
+    """Return the JSON of the single value all of ``values`` share (the usual case), else of the list."""
+    first = values[0] if values else 0
+    return str(first) if values.count(first) == len(values) else json.dumps(values)
+
+
+def _decode(text: str, base: int) -> tuple[int, MapResult]:
+    """Parse what a batch answered; return the absolute position it reached and its result.
+
+    The answer is ``[reached, [key, value, ...], errors, not_json]`` in JSON, U+001E, then
+    ``doc,view,n`` of every emit as decimal text; positions count from ``base``.
+    """
+    head, _, places = text.partition(SEPARATOR)
+    reached, kv, errors, not_json = json.loads(head)
+    at, emitted = iter(json.loads(f"[{places}]")), iter(kv)
+    rows = [[base + doc, view, n, key, value]
+            for doc, view, n, key, value in zip(at, at, at, emitted, emitted)]
+    return base + reached, MapResult(rows, [[base + doc, view, reason] for doc, view, reason in errors],
+                                     [base + doc for doc in not_json])
+
+
+def _call(runtime: JsRuntime, docs: Sequence[tuple[str, Record]], start: int, stop: int,
           as_base64: bool) -> MapResult:
     """Map ``docs[start:stop]`` in one call; document positions count from 0 of ``docs``."""
     span = docs[start:stop]
-    items = [item for _, item in span]
-    columns = json.dumps([[doc_id for doc_id, _ in span],
-                          [item.seqno for item in items],
-                          [item.expiry & _U32_MASK for item in items],
-                          [item.flags & _U32_MASK for item in items]], ensure_ascii=False)
-    cas_hex = struct.pack(f">{len(items)}Q", *[item.cas & _U64_MASK for item in items]).hex()
-    texts, kinds = _texts(items, as_base64)
-    rows, errors, not_json = json.loads(runtime.map_batch(start, texts, columns, cas_hex, kinds))
-    return MapResult(rows, errors, not_json)
+    records = [record for _, record in span]
+    expirations = [record[EXPIRY] & _U32_MASK for record in records]
+    flags = [record[FLAGS] & _U32_MASK for record in records]
+    cas = [record[CAS] & _U64_MASK for record in records]
+    rev_hex = struct.pack(">" + "QII" * len(records),
+                          *chain.from_iterable(zip(cas, expirations, flags))).hex()
+    texts, kinds = _texts([record[VALUE] for record in records], as_base64)
+    answer = runtime.map_batch(texts, json.dumps([doc_id for doc_id, _ in span], ensure_ascii=False),
+                               ",".join([str(record[SEQNO]) for record in records]), rev_hex,
+                               _one_or_all(expirations), _one_or_all(flags), kinds)
+    return _decode(answer, start)[1]
 
 
 def _failed(result: MapResult, doc: int, views: int, exc: JsError) -> None:
@@ -106,7 +133,7 @@ def _failed(result: MapResult, doc: int, views: int, exc: JsError) -> None:
     result.errors.extend([doc, view, reason] for view in range(views))
 
 
-def _map_span(runtime: JsRuntime, docs: Sequence[tuple[str, ItemLike]], start: int, stop: int,
+def _map_span(runtime: JsRuntime, docs: Sequence[tuple[str, Record]], start: int, stop: int,
               as_base64: bool = False) -> MapResult:
     """Map ``docs[start:stop]`` fast; on a failure keep what was done, blame one doc, go on."""
     result = MapResult()
@@ -116,15 +143,15 @@ def _map_span(runtime: JsRuntime, docs: Sequence[tuple[str, ItemLike]], start: i
             return result
         except JsError as exc:
             progress = runtime.progress()
-            if progress is None or not start <= progress[0] < stop:
+            at, done = _decode(progress, start) if progress is not None else (stop, None)
+            if done is None or not start <= at < stop:
                 for doc in range(start, stop):
                     try:
                         result.add(_call(runtime, docs, doc, doc + 1, as_base64))
                     except JsError as single:
                         _failed(result, doc, runtime.view_count, single)
                 return result
-            at, rows, errors, not_json = progress
-            result.add(MapResult(rows, errors, not_json), below=at)
+            result.add(done, below=at)
             if exc.timed_out and at > start:
                 start = at
                 continue
@@ -133,20 +160,20 @@ def _map_span(runtime: JsRuntime, docs: Sequence[tuple[str, ItemLike]], start: i
     return result
 
 
-def _ascii_first(docs: Sequence[tuple[str, ItemLike]]) -> list[int] | None:
+def _ascii_first(docs: Sequence[tuple[str, Record]]) -> list[int] | None:
     """Return positions with the pure-ASCII values first, or None if no reordering helps.
 
     QuickJS keeps a string with any non-Latin-1 character as UTF-16 and parses such
     text markedly slower, so a batch is kept pure ASCII whenever the documents allow.
     """
-    ascii_flags = [bytes(item.value).isascii() for _, item in docs]
+    ascii_flags = [bytes(record[VALUE]).isascii() for _, record in docs]
     if all(ascii_flags) or not any(ascii_flags):
         return None
     return ([i for i, flag in enumerate(ascii_flags) if flag]
             + [i for i, flag in enumerate(ascii_flags) if not flag])
 
 
-def map_documents(runtime: JsRuntime, docs: Sequence[tuple[str, ItemLike]]) -> MapResult:
+def map_documents(runtime: JsRuntime, docs: Sequence[tuple[str, Record]]) -> MapResult:
     """Run every map function over ``docs``; values that are not JSON are mapped as base64."""
     order = _ascii_first(docs)
     if order is not None:
@@ -159,7 +186,7 @@ def map_documents(runtime: JsRuntime, docs: Sequence[tuple[str, ItemLike]]) -> M
     return _map_all(runtime, docs)
 
 
-def _map_all(runtime: JsRuntime, docs: Sequence[tuple[str, ItemLike]]) -> MapResult:
+def _map_all(runtime: JsRuntime, docs: Sequence[tuple[str, Record]]) -> MapResult:
     """Map ``docs`` batch by batch, then the values that were not JSON as base64."""
     result = MapResult()
     for start in range(0, len(docs), MAP_BATCH):

@@ -21,7 +21,7 @@ from typing import Callable, Sequence
 
 from .build_part import Part, build_part
 from .js import JsRuntime
-from .meta import ItemLike
+from ..engine.item import Record
 
 #: Smallest number of live documents whose full build is split over workers.
 PARALLEL_MIN_DOCS = 5_000
@@ -32,7 +32,7 @@ WORKER_TIMEOUT = 600.0
 _READ_SIZE = 1 << 20
 
 #: What a worker runs: (runtime, docs, start, stop) -> the part of ``docs[start:stop]``.
-Work = Callable[[JsRuntime, Sequence[tuple[str, ItemLike]], int, int], Part]
+Work = Callable[[JsRuntime, Sequence[tuple[str, Record]], int, int], Part]
 
 
 class WorkerFailed(Exception):
@@ -44,7 +44,7 @@ def can_fork() -> bool:
     return hasattr(os, "fork") and (os.cpu_count() or 1) > 1
 
 
-def _run_child(write_fd: int, runtime: JsRuntime, docs: Sequence[tuple[str, ItemLike]],
+def _run_child(write_fd: int, runtime: JsRuntime, docs: Sequence[tuple[str, Record]],
                start: int, stop: int, work: Work) -> None:
     """In the forked worker: build its part, write it to the pipe and exit without cleanup."""
     status = 1
@@ -60,7 +60,7 @@ def _run_child(write_fd: int, runtime: JsRuntime, docs: Sequence[tuple[str, Item
         os._exit(status)
 
 
-def _spawn(runtime: JsRuntime, docs: Sequence[tuple[str, ItemLike]], start: int, stop: int,
+def _spawn(runtime: JsRuntime, docs: Sequence[tuple[str, Record]], start: int, stop: int,
            work: Work) -> tuple[int, int]:
     """Fork one worker for ``docs[start:stop]``; return its pid and the read end of its pipe."""
     read_fd, write_fd = os.pipe()
@@ -106,7 +106,7 @@ def _reap(pid: int, kill: bool) -> int | None:
     return os.waitstatus_to_exitcode(status)
 
 
-def parallel_build(runtime: JsRuntime, docs: Sequence[tuple[str, ItemLike]],
+def parallel_build(runtime: JsRuntime, docs: Sequence[tuple[str, Record]],
                    workers: int = WORKERS, timeout: float = WORKER_TIMEOUT,
                    work: Work = build_part) -> Part:
     """Build the rows and errors of ``docs`` in ``workers`` forked processes; merge them.

@@ -89,7 +89,7 @@ class ViewService:
         store = ViewPersistence(table, bucket.name) if table is not None else None
         views = self._attach(bucket, store)
         if store is not None:
-            await self.run(views.load, bucket.items(), bucket.seqno)
+            await self.run(views.load, bucket.records_snapshot(), bucket.seqno)
             if views.dirty:
                 self.submit(views.save)
         return views
@@ -115,8 +115,8 @@ class ViewService:
         them up with writes made meanwhile; raises InvalidDesignDocument."""
         views = await self.open(bucket)
         seqno = bucket.seqno
-        ddoc = await self.run(views.put_design, name, raw, bucket.items())
-        await self.run(views.catch_up, name, bucket.items(), seqno)
+        ddoc = await self.run(views.put_design, name, raw, bucket.records_snapshot())
+        await self.run(views.catch_up, name, bucket.records_snapshot(), seqno)
         if views.persistent and views.dirty:
             self.submit(views.save)
         return ddoc

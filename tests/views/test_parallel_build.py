@@ -12,7 +12,6 @@ from cbserver.views.build_part import build_part
 from cbserver.views.ddocs import parse_design_document
 from cbserver.views.indexer import DesignIndex
 from cbserver.views.js import JsRuntime
-from cbserver.views.meta import live_documents
 from cbserver.views.parallel_build import WorkerFailed, can_fork, parallel_build
 
 from .conftest import BEER_DIR
@@ -105,17 +104,17 @@ def test_parallel_build_keeps_incremental_updates_working():
     assert picky["doc0005"] == [[5, ["doc0005", "json"]]] and "doc0006" not in picky
 
 
-def crash(runtime, docs, start, stop):
+def crash(runtime, records, now, start, stop):
     """A worker that dies of a signal before answering."""
     os.kill(os.getpid(), signal.SIGKILL)
 
 
-def fail(runtime, docs, start, stop):
+def fail(runtime, records, now, start, stop):
     """A worker whose work raises."""
-    raise RuntimeError(f"cannot map {docs[start][0]}")
+    raise RuntimeError(f"cannot map {records[start][0]!r}")
 
 
-def garbage(runtime, docs, start, stop):
+def garbage(runtime, records, now, start, stop):
     """A worker that answers something other than a part."""
     return ([[]] * 5, [])
 
@@ -124,10 +123,10 @@ def garbage(runtime, docs, start, stop):
                                          (garbage, "5 views, not 1")])
 def test_worker_failure_is_reported(work, cause):
     runtime = JsRuntime(["function (doc, meta) { emit(meta.id, null); }"], {})
-    docs = live_documents(stored_items({f"k{n}": b"{}" for n in range(10)}), Clock()())
+    records, now = stored_items({f"k{n}": b"{}" for n in range(10)}), Clock()()
     with pytest.raises(WorkerFailed, match=cause):
-        parallel_build(runtime, docs, 2, work=work)
-    assert parallel_build(runtime, docs, 2) == build_part(runtime, docs, 0, len(docs))
+        parallel_build(runtime, records, now, 2, work=work)
+    assert parallel_build(runtime, records, now, 2) == build_part(runtime, records, now, 0, 10)
 
 
 def test_worker_timeout_falls_back_to_in_process_build(caplog):

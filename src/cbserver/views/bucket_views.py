@@ -11,7 +11,7 @@ import heapq
 import logging
 import threading
 import time
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Sequence
 
 from ..engine.item import EXPIRY, SEQNO, Record
 from .ddocs import DesignDocument, DesignDocumentStore
@@ -136,7 +136,7 @@ class BucketViews:
         return len(changes)
 
     def put_design(self, name: str, raw: bytes,
-                   records: Iterable[tuple[bytes, Record]]) -> DesignDocument:
+                   records: Sequence[tuple[bytes, Record]]) -> DesignDocument:
         """Store a design document; build its index only if its views are new or changed.
 
         The caller then runs :meth:`catch_up` with the bucket's records, as changes drained

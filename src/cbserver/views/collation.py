@@ -8,7 +8,6 @@ compare keys as bytes, with no comparison callbacks.
 """
 from __future__ import annotations
 
-import functools
 import struct
 import threading
 from typing import Any, Callable
@@ -74,10 +73,19 @@ def _number_key(number: float) -> bytes:
     return bytes((_NUMBER,)) + _u64.pack(bits)
 
 
-@functools.lru_cache(maxsize=1 << 16)
+#: Strings whose sort keys are remembered (the cache starts over when full).
+STRING_CACHE_SIZE = 1 << 16
+_string_cache: dict[str, bytes] = {}
+
+
 def _string(value: str) -> bytes:
-    """Return the sort key of a string (cached: ICU sort keys are costly)."""
-    return _STRING + _string_key(value)
+    """Return the sort key of a string (cached: ICU sort keys are costly, view keys repeat)."""
+    key = _string_cache.get(value)
+    if key is None:
+        if len(_string_cache) >= STRING_CACHE_SIZE:
+            _string_cache.clear()
+        key = _string_cache[value] = _STRING + _string_key(value)
+    return key
 
 
 def _number(value: float | int) -> bytes:

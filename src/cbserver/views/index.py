@@ -73,14 +73,15 @@ class ViewIndex:
 
     def load_rows(self, rows: list[Row]) -> None:
         """Replace the whole index with ``rows`` in one sort (a full build)."""
-        rows.sort()
-        by_doc: dict[str, list[Row]] = {}
-        for row in rows:
-            emitted = by_doc.get(row[1])
-            if emitted is None:
-                by_doc[row[1]] = [row]
-            else:
-                emitted.append(row)
+        by_doc = {row[1]: [row] for row in rows}
+        if len(by_doc) < len(rows):
+            by_doc = {}
+            for row in rows:
+                emitted = by_doc.get(row[1])
+                if emitted is None:
+                    by_doc[row[1]] = [row]
+                else:
+                    emitted.append(row)
         self._by_doc = by_doc
         self._rows = SortedList(rows)
 

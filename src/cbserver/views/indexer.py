@@ -11,7 +11,7 @@ from .ddocs import DesignDocument
 from .index import Row, ViewIndex, make_row
 from .js import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, JsRuntime
 from .map_batch import map_documents
-from .meta import decode_doc_id, is_live, live_documents
+from .meta import decode_doc_id, is_live
 from .parallel_build import PARALLEL_MIN_DOCS, WORKER_TIMEOUT, WORKERS, WorkerFailed, can_fork, parallel_build
 from .reduce import JsReducer, Reducer, builtin_reducer
 
@@ -45,41 +45,42 @@ class DesignIndex:
         self.builds = 0
         self.updates = 0
 
-    def _record(self, doc_ids: Sequence[str], errors: Sequence[Sequence[Any]]) -> None:
-        """Remember map errors ``[doc, view, reason]`` per document (oldest dropped first)."""
+    def _record(self, errors: Sequence[Sequence[Any]]) -> None:
+        """Remember map errors ``[doc_id, view, reason]`` per document (oldest dropped first)."""
         failed: dict[str, list[str]] = {}
-        for doc, view, reason in errors:
-            failed.setdefault(doc_ids[doc], []).append(f"view `{self.view_names[view]}`: {reason}")
+        for doc_id, view, reason in errors:
+            failed.setdefault(doc_id, []).append(f"view `{self.view_names[view]}`: {reason}")
         for doc_id, reasons in failed.items():
             self.errors[doc_id] = "; ".join(reasons)
         while len(self.errors) > MAX_ERRORS:
             self.errors.pop(next(iter(self.errors)))
 
-    def build(self, records: Iterable[tuple[bytes, Record]], now: float | None = None) -> None:
+    def build(self, records: Sequence[tuple[bytes, Record]], now: float | None = None) -> None:
         """Index every record live at ``now`` from scratch (new or changed design document)."""
         started = time.perf_counter()
-        docs = live_documents(records, time.time() if now is None else now)
-        workers = self.workers if len(docs) >= self.parallel_min_docs else 1
-        rows, errors = self._build_part(docs, workers)
+        now = time.time() if now is None else now
+        workers = self.workers if len(records) >= self.parallel_min_docs else 1
+        rows, errors = self._build_part(records, now, workers)
         self.errors.clear()
-        self._record([doc_id for doc_id, _ in docs], errors)
+        self._record(errors)
         for name, view_rows in zip(self.view_names, rows):
             self.views[name].load_rows(view_rows)
         self.builds += 1
         seconds = time.perf_counter() - started
-        log.info("built index of %s: %d documents in %.3f s (%.0f docs/s, %d process%s)",
-                 self.ddoc.doc_id, len(docs), seconds, len(docs) / seconds if seconds else 0.0,
-                 workers, "" if workers == 1 else "es")
+        log.info("built index of %s: %d records in %.3f s (%.0f records/s, %d process%s)",
+                 self.ddoc.doc_id, len(records), seconds,
+                 len(records) / seconds if seconds else 0.0, workers, "" if workers == 1 else "es")
 
-    def _build_part(self, docs: Sequence[tuple[str, Record]], workers: int) -> Part:
-        """Map every document in ``workers`` forked processes, or in this one if that fails."""
+    def _build_part(self, records: Sequence[tuple[bytes, Record]], now: float,
+                    workers: int) -> Part:
+        """Map every record in ``workers`` forked processes, or in this one if that fails."""
         if workers > 1:
             try:
-                return parallel_build(self.runtime, docs, workers, self.worker_timeout)
+                return parallel_build(self.runtime, records, now, workers, self.worker_timeout)
             except (WorkerFailed, OSError) as exc:
                 log.warning("parallel build of %s failed (%s); building in-process",
                             self.ddoc.doc_id, exc)
-        return build_part(self.runtime, docs, 0, len(docs))
+        return build_part(self.runtime, records, now, 0, len(records))
 
     def apply(self, changes: Sequence[tuple[bytes, Record | None]], now: float | None = None) -> None:
         """Apply mutations and deletions (None or expired record) to every view."""
@@ -103,7 +104,7 @@ class DesignIndex:
         for index, view_rows in zip(self.views.values(), rows):
             for doc, doc_id in enumerate(doc_ids):
                 index.set_doc(doc_id, view_rows.get(doc, []))
-        self._record(doc_ids, result.errors)
+        self._record([[doc_ids[doc], view, reason] for doc, view, reason in result.errors])
         self.updates += len(changes)
 
     def catch_up(self, records: Iterable[tuple[bytes, Record]], seqno: int,

@@ -1,6 +1,6 @@
 """Full index builds split over forked worker processes that share the documents.
 
-The documents are already in the server's memory, so ``os.fork`` hands each worker its
+The records are already in the server's memory, so ``os.fork`` hands each worker its
 slice by copy-on-write at no transfer cost.  Each worker maps its slice in a QuickJS
 context of its own (same time and memory limits), collates and sorts the rows, and
 sends them back through a pipe as one ``marshal`` string; the parent merges the sorted
@@ -23,7 +23,7 @@ from .build_part import Part, build_part
 from .js import JsRuntime
 from ..engine.item import Record
 
-#: Smallest number of live documents whose full build is split over workers.
+#: Smallest number of records whose full build is split over workers.
 PARALLEL_MIN_DOCS = 5_000
 #: Worker processes of one build (never more than the CPUs).
 WORKERS = 2
@@ -31,8 +31,9 @@ WORKERS = 2
 WORKER_TIMEOUT = 600.0
 _READ_SIZE = 1 << 20
 
-#: What a worker runs: (runtime, docs, start, stop) -> the part of ``docs[start:stop]``.
-Work = Callable[[JsRuntime, Sequence[tuple[str, Record]], int, int], Part]
+#: What a worker runs: (runtime, records, now, start, stop) -> the part of
+#: ``records[start:stop]``.
+Work = Callable[[JsRuntime, Sequence[tuple[bytes, Record]], float, int, int], Part]
 
 
 class WorkerFailed(Exception):
@@ -44,12 +45,12 @@ def can_fork() -> bool:
     return hasattr(os, "fork") and (os.cpu_count() or 1) > 1
 
 
-def _run_child(write_fd: int, runtime: JsRuntime, docs: Sequence[tuple[str, Record]],
-               start: int, stop: int, work: Work) -> None:
+def _run_child(write_fd: int, runtime: JsRuntime, records: Sequence[tuple[bytes, Record]],
+               now: float, start: int, stop: int, work: Work) -> None:
     """In the forked worker: build its part, write it to the pipe and exit without cleanup."""
     status = 1
     try:
-        payload = memoryview(marshal.dumps(work(runtime.fresh(), docs, start, stop)))
+        payload = memoryview(marshal.dumps(work(runtime.fresh(), records, now, start, stop)))
         while payload:
             payload = payload[os.write(write_fd, payload):]
         status = 0
@@ -60,14 +61,14 @@ def _run_child(write_fd: int, runtime: JsRuntime, docs: Sequence[tuple[str, Reco
         os._exit(status)
 
 
-def _spawn(runtime: JsRuntime, docs: Sequence[tuple[str, Record]], start: int, stop: int,
-           work: Work) -> tuple[int, int]:
-    """Fork one worker for ``docs[start:stop]``; return its pid and the read end of its pipe."""
+def _spawn(runtime: JsRuntime, records: Sequence[tuple[bytes, Record]], now: float,
+           start: int, stop: int, work: Work) -> tuple[int, int]:
+    """Fork one worker for ``records[start:stop]``; return its pid and the read end of its pipe."""
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:
         os.close(read_fd)
-        _run_child(write_fd, runtime, docs, start, stop, work)
+        _run_child(write_fd, runtime, records, now, start, stop, work)
     os.close(write_fd)
     return pid, read_fd
 
@@ -106,19 +107,19 @@ def _reap(pid: int, kill: bool) -> int | None:
     return os.waitstatus_to_exitcode(status)
 
 
-def parallel_build(runtime: JsRuntime, docs: Sequence[tuple[str, Record]],
+def parallel_build(runtime: JsRuntime, records: Sequence[tuple[bytes, Record]], now: float,
                    workers: int = WORKERS, timeout: float = WORKER_TIMEOUT,
                    work: Work = build_part) -> Part:
-    """Build the rows and errors of ``docs`` in ``workers`` forked processes; merge them.
+    """Build the rows and errors of ``records`` in ``workers`` forked processes; merge them.
 
     Raises WorkerFailed (after every worker is reaped) if any worker did not deliver.
     """
-    bounds = [len(docs) * i // workers for i in range(workers + 1)]
+    bounds = [len(records) * i // workers for i in range(workers + 1)]
     spawned: list[tuple[int, int]] = []
     answers: dict[int, bytes] = {}
     try:
         for start, stop in zip(bounds, bounds[1:]):
-            spawned.append(_spawn(runtime, docs, start, stop, work))
+            spawned.append(_spawn(runtime, records, now, start, stop, work))
         answers = _read_all(spawned, timeout)
     finally:
         for _, fd in spawned:

@@ -112,11 +112,13 @@ class ViewService:
 
     async def put_design(self, bucket: Any, name: str, raw: bytes) -> Any:
         """Store design document ``name`` of ``bucket``, build the views it changed and catch
-        them up with writes made meanwhile; raises InvalidDesignDocument."""
+        them up with writes made meanwhile (every change bumps the bucket's seqno, so an
+        unchanged seqno means there is nothing to catch up); raises InvalidDesignDocument."""
         views = await self.open(bucket)
         seqno = bucket.seqno
         ddoc = await self.run(views.put_design, name, raw, bucket.records_snapshot())
-        await self.run(views.catch_up, name, bucket.records_snapshot(), seqno)
+        if bucket.seqno != seqno:
+            await self.run(views.catch_up, name, bucket.records_snapshot(), seqno)
         if views.persistent and views.dirty:
             self.submit(views.save)
         return ddoc

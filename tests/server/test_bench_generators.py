@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from benchmarks import _pipelined_load
+from benchmarks import _pipelined_load, kv_instructions
 from benchmarks._servers import Target, rss_kib
 from benchmarks.server_connections import idle_bytes_per_connection
 
@@ -35,3 +35,10 @@ def test_idle_connection_memory_is_measured(server_factory):
     assert rss_kib(target.pid) > 0
     idle_bytes_per_connection(target, count=50)
     assert srv.server.kv_total_connections == 16 + 50  # warm-up ones, then the idle ones
+
+
+@pytest.mark.parametrize("mode", kv_instructions.MODES)
+def test_instruction_harness_serves_every_request_on_the_fast_path(mode):
+    """What Callgrind counts is the real receive path: every request answered, every GET
+    a hit (``feed`` raises otherwise); without valgrind it runs in under a second."""
+    kv_instructions.feed(mode, 256)

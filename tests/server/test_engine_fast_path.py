@@ -100,6 +100,23 @@ def test_count_plain_adds_gets_and_sets():
     stats = bucket.stats
     assert (stats["cmd_get"], stats["get_hits"], stats["get_misses"], stats["cmd_set"]) == \
         (3, 3, 0, 2)
+    bucket.count_plain(0, 4)
+    bucket.count_plain(5, 0)
+    assert (stats["cmd_get"], stats["get_hits"], stats["get_misses"], stats["cmd_set"]) == \
+        (8, 8, 0, 6)
+
+
+def test_set_plain_of_the_same_size_keeps_memory_exact():
+    plain, clock = make()
+    full, _ = make()
+    full.clock = clock
+    for bucket in (plain, full):
+        bucket._cas = 100
+    for value in (b"abc", b"xyz", b"xyz", b"q"):
+        plain.set_plain(b"k", value, 0, 0, 0)
+        full.store(SET, b"k", value, 0, 0)
+        assert plain.mem_used == full.mem_used
+    assert plain.records[b"k"][0] == b"q"
 
 
 def test_records_are_replaced_never_changed():

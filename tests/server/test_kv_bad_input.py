@@ -73,6 +73,8 @@ def _closed(sock: socket.socket) -> bool:
     struct.pack(">BBHBBHIIQ", 0x80, 0, 10, 20, 0, 0, 5, 0, 0),
     struct.pack(">BBHBBHIIQ", 0x80, 0, 0, 0, 0, 0, 0xFFFFFFFF, 0, 0),
     struct.pack(">BBHBBHIIQ", 0x81, 0, 0, 0, 0, 0, 0, 0, 0),
+    # A whole SET frame whose extras and key overrun its body (the fast path's own check).
+    struct.pack(">BBHBBHIIQ", 0x80, 1, 10, 8, 0, 0, 12, 0, 0) + b"\x00" * 12,
 ])
 def test_broken_framing_closes_only_that_connection(server, garbage):
     key = unique_key()

@@ -259,9 +259,11 @@ class Bucket:
         """Add the GET hits and SETs the KV fast path served to the statistics (it counts
         them per read instead of per request)."""
         stats = self.stats
-        stats["cmd_get"] += gets
-        stats["get_hits"] += gets
-        stats["cmd_set"] += sets
+        if gets:
+            stats["cmd_get"] += gets
+            stats["get_hits"] += gets
+        if sets:
+            stats["cmd_set"] += sets
 
     def is_locked(self, item: Item) -> bool:
         """True while ``item`` is under a GET_LOCKED lock."""
@@ -324,8 +326,10 @@ class Bucket:
             delta = len(value) - len(old[VALUE])
         if self.throttled or (delta > 0 and self.mem_used + delta > self.settings.ram_quota):
             return None
-        # The body of _commit, inlined (one call less per SET).
-        self.mem_used += delta
+        # The body of _commit, inlined (one call less per SET); the memory figure is
+        # only rewritten when it changes (each new int past 256 is an allocation).
+        if delta:
+            self.mem_used += delta
         self.seqno = seqno = self.seqno + 1
         self._cas = cas = self._cas + 1
         record = (value, flags, cas, datatype, seqno,

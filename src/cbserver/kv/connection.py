@@ -30,13 +30,17 @@ _REQUEST = int(Magic.REQUEST)
 _unpack_header = HEADER.unpack_from
 
 
-def _fast_bucket(session: Session) -> tuple["Bucket | None", int]:
-    """The bucket the fast path may serve and its vBucket count; (None, 0) when every
-    request must take the full path (no bucket, bucket deleted or warming up)."""
-    bucket = session.data_bucket()
-    if bucket is None or bucket.deleted or bucket.warming_up:
-        return None, 0
-    return bucket, bucket.num_vbuckets
+def _fast_bucket(session: Session) -> "Bucket | None":
+    """The bucket the fast path may serve; None when every request must take the full
+    path (no bucket, bucket deleted or warming up)."""
+    bucket = session.bucket
+    if bucket is None:
+        bucket = session.data_bucket()
+        if bucket is None:
+            return None
+    if bucket.deleted or bucket.warming_up:
+        return None
+    return bucket
 
 
 class KVProtocol(asyncio.Protocol):
@@ -84,14 +88,23 @@ class KVProtocol(asyncio.Protocol):
             self._partial = None
         session = self.session
         out: list[bytes] = []
+        bucket = _fast_bucket(session)
+        pos = 0 if bucket is None else serve_fast(session, bucket, data, 0, out)
+        if pos == len(data):
+            if out:
+                self.transport.write(b"".join(out))
+            return
+        self._serve_from(data, pos, out, bucket)
+
+    def _serve_from(self, data: bytes, pos: int, out: list[bytes],
+                    bucket: "Bucket | None") -> None:
+        """Serve the requests of ``data`` from ``pos`` on (the fast path stopped there),
+        write every reply of the read in ``out`` and keep an incomplete frame."""
+        session = self.session
         reason = None
         need = HEADER_LEN
-        bucket, vbuckets = _fast_bucket(session)
         end = len(data)
-        pos = 0
         while True:
-            if bucket is not None:
-                pos = serve_fast(session, bucket, vbuckets, data, pos, out)
             if end - pos < HEADER_LEN:
                 break
             if data[pos] == _REQUEST:
@@ -124,7 +137,9 @@ class KVProtocol(asyncio.Protocol):
             reason = self._serve(frame, out)
             if reason is not None:
                 break
-            bucket, vbuckets = _fast_bucket(session)
+            bucket = _fast_bucket(session)
+            if bucket is not None:
+                pos = serve_fast(session, bucket, data, pos, out)
         transport = self.transport
         if out:
             transport.write(b"".join(out))

@@ -14,21 +14,24 @@ end up the same (counted once per call instead of per request).
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 
 from couchbase.protocol import HEADER_LEN, MAX_KEY_LEN, MAX_VALUE_LEN, Datatype, Magic, Opcode
 from couchbase.protocol.extras import MUTATION_TOKEN, STORE
 
 from cbserver.engine import Bucket
-from cbserver.engine.item import CAS, SEQNO
+from cbserver.engine.item import CAS, SEQNO, Record
 
 from .state import Session
 
-#: A request header followed by 8 more bytes: the flags and expiration extras of a SET
-#: (on a GET they are the first bytes of what follows, read but never used). The extras
-#: length and the datatype are read as one 16-bit field: ``extras_len << 8 | datatype``.
-_REQUEST_32 = struct.Struct(">BBHHHIIQII")
-#: The same without the 8 bytes, for the last request of a read.
-_REQUEST_24 = struct.Struct(">BBHHHIIQ")
+#: What the fast path reads of a GET-family request header: magic, key length, extras
+#: length, vBucket, body length, opaque (the opcode is read before; datatype and CAS do
+#: not matter to a GET).
+_GET_REQUEST = struct.Struct(">BxHBxHII8x")
+#: The same for a SET plus its 8 bytes of extras: magic, key length, extras length,
+#: datatype, vBucket, body length, opaque, CAS, flags, expiration. Every field but the
+#: lengths and opaque is an int below 256 in the common case (no allocation).
+_SET_REQUEST = struct.Struct(">BxHBBHIIQII")
 #: Successful GET/GETQ reply header plus its flags extras: magic, opcode, extras length,
 #: datatype, body length, opaque, CAS, flags (key length and status are 0).
 _GET_REPLY = struct.Struct(">BB2xBB2xIIQI")
@@ -40,14 +43,14 @@ _SET_REPLY = struct.Struct(">H10xIQ")
 #: Successful SET reply with a mutation token: magic and opcode, extras length, body
 #: length, opaque, CAS, vBucket UUID, seqno.
 _SET_TOKEN_REPLY = struct.Struct(">H2xB3xIIQ" + MUTATION_TOKEN.format.lstrip("<>!=@"))
-_SET_LEN = _REQUEST_32.size
-#: ``extras_len << 8 | datatype`` of a plain SET, with the JSON datatype bit or not.
-_SET_SHAPE = STORE.size << 8 | Datatype.JSON
+_SET_LEN = _SET_REQUEST.size
+_STORE_EXTRAS_LEN = STORE.size
 _TOKEN_LEN = MUTATION_TOKEN.size
 _REQUEST = int(Magic.REQUEST)
 _RESPONSE = int(Magic.RESPONSE)
 _SET_OK = _RESPONSE << 8 | Opcode.SET
 _SETQ = int(Opcode.SETQ)
+_JSON = int(Datatype.JSON)
 
 _NONE, _GET, _GETK, _SET = range(4)
 
@@ -65,81 +68,105 @@ def _kinds() -> tuple[int, ...]:
 
 #: opcode -> which fast server handles it (_NONE: always the full path).
 _KIND = _kinds()
-_unpack_32 = _REQUEST_32.unpack_from
-_unpack_24 = _REQUEST_24.unpack_from
+_unpack_get = _GET_REQUEST.unpack_from
+_unpack_set = _SET_REQUEST.unpack_from
 _pack_get = _GET_REPLY.pack
 _pack_getk = _GETK_REPLY.pack
 _pack_set = _SET_REPLY.pack
 _pack_set_token = _SET_TOKEN_REPLY.pack
+_Unpack = Callable[[bytes, int], tuple[int, ...]]
+_Pack = Callable[..., bytes]
 
 
-def serve_fast(session: Session, bucket: Bucket, vbuckets: int, data: bytes, pos: int,
-               out: list[bytes]) -> int:
+def serve_fast(session: Session, bucket: Bucket, data: bytes, pos: int, out: list[bytes],
+               _kinds: tuple[int, ...] = _KIND, _get: int = _GET, _set: int = _SET,
+               _header_len: int = HEADER_LEN, _set_len: int = _SET_LEN,
+               _max_key: int = MAX_KEY_LEN, _max_value: int = MAX_VALUE_LEN,
+               _request: int = _REQUEST, _response: int = _RESPONSE,
+               _store_extras: int = _STORE_EXTRAS_LEN, _json: int = _JSON, _setq: int = _SETQ,
+               _set_ok: int = _SET_OK, _cas: int = CAS, _unpack_get: _Unpack = _unpack_get,
+               _unpack_set: _Unpack = _unpack_set, _pack_get: _Pack = _pack_get,
+               _pack_getk: _Pack = _pack_getk, _pack_set: _Pack = _pack_set,
+               _len: Callable[[bytes], int] = len) -> int:
     """Serve the fast-path requests of ``data`` from ``pos`` on, appending their replies
-    to ``out``; return the offset of the first request left for the full path."""
-    end = len(data)
+    to ``out``; return the offset of the first request left for the full path.
+
+    The arguments after ``out`` are never passed: as positional defaults they bind the
+    module's constants and struct methods as locals, which the interpreter loads several
+    times faster than globals on this per-request loop (and which keep its jumps short
+    enough for CPython 3.11 to specialise the comparisons before them). Offsets are
+    compared with limits computed once, since every sum of offsets past 256 allocates an
+    int.
+    """
+    end = _len(data)
+    vbuckets = bucket.settings.num_vbuckets
+    last_header = end - _header_len
+    last_set = end - _set_len
     lookup = bucket.records.get
-    is_plain = bucket.is_plain
-    set_plain = bucket.set_plain
     append = out.append
     json = session.json
-    tokens = session.mutation_seqno
     gets = sets = 0
     while True:
-        left = end - pos
-        if left >= _SET_LEN:
-            (magic, opcode, key_len, shape, vbucket, body_len, opaque, cas, flags,
-             exptime) = _unpack_32(data, pos)
-        elif left >= HEADER_LEN:
-            magic, opcode, key_len, shape, vbucket, body_len, opaque, cas = _unpack_24(data, pos)
-            flags = exptime = 0  # no SET fits in fewer than 32 bytes
-        else:
+        if pos > last_header:
             break
-        kind = _KIND[opcode]
-        if magic != _REQUEST or not kind:
-            break
-        if kind == _SET:
-            stop = pos + HEADER_LEN + body_len
-            key_start = pos + _SET_LEN
-            key_end = key_start + key_len
-            if (shape | 1 != _SET_SHAPE or cas or not key_len or key_len > MAX_KEY_LEN
-                    or vbucket >= vbuckets or stop > end or key_end > stop
-                    or stop - key_end > MAX_VALUE_LEN):
+        opcode = data[pos + 1]
+        kind = _kinds[opcode]
+        if kind == _set:
+            if pos > last_set:
                 break
-            record = set_plain(data[key_start:key_end], data[key_end:stop], flags, exptime,
-                               shape & 1)
+            (magic, key_len, extras_len, datatype, vbucket, body_len, opaque, cas, flags,
+             exptime) = _unpack_set(data, pos)
+            stop = pos + _header_len + body_len
+            if (magic != _request or extras_len != _store_extras or datatype > _json or cas
+                    or not key_len or key_len > _max_key or vbucket >= vbuckets
+                    or stop > end or body_len < key_len + _store_extras
+                    or (body_len > _max_value
+                        and body_len - _store_extras - key_len > _max_value)):
+                break
+            key_start = pos + _set_len
+            key_end = key_start + key_len
+            record = bucket.set_plain(data[key_start:key_end], data[key_end:stop], flags,
+                                      exptime, datatype)
             if record is None:
                 break
             sets += 1
-            if opcode != _SETQ:
-                if tokens:
-                    append(_pack_set_token(_SET_OK, _TOKEN_LEN, _TOKEN_LEN, opaque, record[CAS],
-                                           bucket.vbucket_uuid, record[SEQNO]))
+            if opcode != _setq:
+                if session.mutation_seqno:
+                    append(_set_token_reply(bucket, opaque, record))
                 else:
-                    append(_pack_set(_SET_OK, opaque, record[CAS]))
-        else:
-            start = pos + HEADER_LEN
+                    append(_pack_set(_set_ok, opaque, record[_cas]))
+        elif kind:
+            magic, key_len, extras_len, vbucket, body_len, opaque = _unpack_get(data, pos)
+            start = pos + _header_len
             stop = start + key_len
-            if (shape > 0xFF or body_len != key_len or not key_len or key_len > MAX_KEY_LEN
-                    or vbucket >= vbuckets or stop > end):
+            if (magic != _request or extras_len or body_len != key_len or not key_len
+                    or key_len > _max_key or vbucket >= vbuckets or stop > end):
                 break
             key = data[start:stop]
             record = lookup(key)
             if record is None:
                 break
             value, flags, cas, datatype, _, expiry, lock_expiry = record
-            if (expiry or lock_expiry) and not is_plain(record):
+            if (expiry or lock_expiry) and not bucket.is_plain(record):
                 break
             gets += 1
-            if kind == _GET:
-                append(_pack_get(_RESPONSE, opcode, 4, datatype if json else 0, 4 + len(value),
-                                 opaque, cas, flags))
+            if kind == _get:
+                append(_pack_get(_response, opcode, 4, datatype if json else 0,
+                                 4 + _len(value), opaque, cas, flags))
             else:
-                append(_pack_getk(_RESPONSE, opcode, key_len, 4, datatype if json else 0,
-                                  4 + key_len + len(value), opaque, cas, flags))
+                append(_pack_getk(_response, opcode, key_len, 4, datatype if json else 0,
+                                  4 + key_len + _len(value), opaque, cas, flags))
                 append(key)
             append(value)
+        else:
+            break
         pos = stop
     if gets or sets:
         bucket.count_plain(gets, sets)
     return pos
+
+
+def _set_token_reply(bucket: Bucket, opaque: int, record: Record) -> bytes:
+    """The SET reply with a mutation token (vBucket UUID and seqno) as HELLO asked."""
+    return _pack_set_token(_SET_OK, _TOKEN_LEN, _TOKEN_LEN, opaque, record[CAS],
+                           bucket.vbucket_uuid, record[SEQNO])

@@ -2,7 +2,8 @@
 # Installs the Debian packages the project needs, when missing.
 #   system-deps.sh run   -> what installing and running needs: libicu-dev + pkg-config (PyICU build)
 #   system-deps.sh test  -> also memcached (reference server), libmemcached-tools (memcaslap
-#                           load generator for the benchmarks) and chromium (browser tests)
+#                           load generator for the benchmarks), valgrind (instruction counts
+#                           of benchmarks.kv_instructions) and chromium (browser tests)
 set -euo pipefail
 profile="${1:-test}"
 needed=()
@@ -11,6 +12,7 @@ pkg-config --exists icu-uc 2>/dev/null || needed+=(libicu-dev)
 if [ "$profile" = "test" ]; then
     command -v memcached >/dev/null || needed+=(memcached)
     command -v memaslap >/dev/null || command -v memcaslap >/dev/null || needed+=(libmemcached-tools)
+    command -v valgrind >/dev/null || needed+=(valgrind)
     command -v chromium >/dev/null || needed+=(chromium)
 fi
 if [ ${#needed[@]} -eq 0 ]; then

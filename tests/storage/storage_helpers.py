@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import marshal
 import sqlite3
 import time
 from collections.abc import Callable
@@ -10,7 +9,8 @@ from pathlib import Path
 
 from cbserver.engine import Bucket, BucketSettings
 from cbserver.storage import BucketDefinition, StorageManager, warm_up
-from cbserver.storage.commit_log import list_segments, parse_records
+from cbserver.storage.commit_log import iter_records, list_segments
+from cbserver.storage.log_record import decode_batch, pairs
 
 
 async def open_bucket(root: Path, name: str = "default", clock: Callable[[], float] = time.time,
@@ -46,8 +46,8 @@ def durable_keys(root: Path, name: str = "default") -> set[bytes]:
     finally:
         conn.close()
     for segment in list_segments(bucket_dir):
-        for payload in parse_records(segment.read_bytes())[0]:
-            for key, state in marshal.loads(payload)[1]:
+        for _, payload in iter_records(segment.read_bytes()):
+            for key, state in pairs(decode_batch(payload)[1]):
                 if isinstance(state, int):
                     keys.discard(key)
                 else:

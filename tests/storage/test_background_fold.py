@@ -31,17 +31,17 @@ class Acknowledged:
 
     def batch(self, writes: list[bytes], deletes: list[bytes] = ()) -> tuple[bytes, dict]:
         """Return the append frame for ``writes`` then ``deletes`` and the state it sets."""
-        entries: list[tuple] = []
+        entries: list = []
         changes: dict[bytes, tuple | None] = {}
         for key in writes:
             self.seqno += 1
             self.cas += 1
             value = VALUE + b"%d" % self.seqno
-            entries.append((key, (value, 7, self.cas, 0, self.seqno, 0, 0.0)))
+            entries += [key, (value, 7, self.cas, 0, self.seqno, 0, 0.0)]
             changes[key] = (value, 7, self.cas)
         for key in deletes:
             self.seqno += 1
-            entries.append((key, self.seqno))
+            entries += [key, self.seqno]
             changes[key] = None
         return encode_append(self.seqno, entries), changes
 

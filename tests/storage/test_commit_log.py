@@ -88,7 +88,8 @@ def test_records_round_trip_and_a_torn_tail_is_cut_off(tmp_path) -> None:
     intact = segments[-1].stat().st_size
     with open(segments[-1], "ab") as handle:
         handle.write(b"\x00\x00\x01\x00\x12\x34")  # a header whose payload never arrived
-    assert read_segments(segments) == [b"first", b"second", b"third"]
+    assert read_segments(segments) == [(segments[0], 0, b"first"), (segments[0], 13, b"second"),
+                                       (segments[1], 0, b"third")]
     assert segments[-1].stat().st_size == intact
 
 

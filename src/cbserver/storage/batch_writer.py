@@ -5,6 +5,7 @@ import operator
 import sqlite3
 from typing import Any
 
+from .log_record import pairs
 from .store import I64_MAX, BucketStore, MetaOp, to_sql_u64
 
 #: Engine record fields (``cbserver.engine.item``) in the order of a row after its key.
@@ -28,11 +29,12 @@ class BatchWriter:
         self.max_seqno = self.store.counter("max_seqno")
 
     def commit(self, message: tuple) -> tuple:
-        """Apply one commit message (see ``Flusher._encode``) and answer ``("ok", purged,
-        rows written)`` or ``("error", text)`` after a rollback."""
+        """Apply one commit message (see ``Flusher._encode``; its entries are flat, see
+        :mod:`.log_record`) and answer ``("ok", purged, rows written)`` or ``("error",
+        text)`` after a rollback."""
         _, truncate, purge_before, seqno, entries, meta = message
         try:
-            purged, rows = self.apply(dict(entries), seqno, truncate=truncate,
+            purged, rows = self.apply(dict(pairs(entries)), seqno, truncate=truncate,
                                       purge_before=purge_before,
                                       meta=[MetaOp(*op) for op in meta])
         except sqlite3.Error as exc:

@@ -4,8 +4,8 @@ A batch is durable once its record is appended and the segment is ``fdatasync``'
 microseconds of CPU instead of one SQLite row upsert per document; compaction
 (:mod:`.log_compaction`) later folds the segments into SQLite and deletes them, the way
 couchstore appends and compacts. A record is a 4-byte big-endian payload length, the
-payload's ``zlib.crc32`` (4 bytes) and the payload: the ``marshal``'d ``(seqno, entries)``
-of one flusher batch. A crash in the middle of an append leaves a short or mismatching
+payload's ``zlib.crc32`` (4 bytes) and the payload: one flusher batch as laid out by
+:mod:`.log_record`. A crash in the middle of an append leaves a short or mismatching
 record at the very end of the newest segment; it was never acknowledged, so reading drops
 it (and truncates the file). A bad record anywhere else is damage, not a crash, and is
 refused with :class:`~.errors.CorruptStoreError` naming the file.
@@ -17,6 +17,7 @@ import os
 import re
 import struct
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from .definitions import fsync_directory
@@ -47,17 +48,19 @@ def list_segments(bucket_dir: Path) -> list[Path]:
     return [bucket_dir / name for name in sorted(names, key=lambda name: int(name[4:]))]
 
 
-def read_segments(segments: list[Path]) -> list[bytes]:
-    """Return every record payload of ``segments`` in order.
+def read_segments(segments: list[Path]) -> list[tuple[Path, int, bytes]]:
+    """Return ``(segment, offset, payload)`` of every record of ``segments`` in order.
 
     A torn record at the very end of the last segment is cut off (logged); any other
     bad record raises CorruptStoreError naming the segment and the offset.
     """
-    payloads: list[bytes] = []
+    records: list[tuple[Path, int, bytes]] = []
     for index, path in enumerate(segments):
         data = path.read_bytes()
-        records, end = parse_records(data)
-        payloads.extend(records)
+        end = 0
+        for offset, payload in iter_records(data):
+            records.append((path, offset, payload))
+            end = offset + _HEADER.size + len(payload)
         if end == len(data):
             continue
         if index != len(segments) - 1 or not _is_torn_tail(data, end):
@@ -69,13 +72,12 @@ def read_segments(segments: list[Path]) -> list[bytes]:
         with open(path, "r+b") as handle:
             handle.truncate(end)
             os.fsync(handle.fileno())
-    return payloads
+    return records
 
 
-def parse_records(data: bytes) -> tuple[list[bytes], int]:
-    """Return the payloads of the intact records at the start of ``data`` and the offset
-    where they end (``len(data)`` if every record is intact)."""
-    payloads: list[bytes] = []
+def iter_records(data: bytes) -> Iterator[tuple[int, bytes]]:
+    """Yield ``(offset, payload)`` of each intact record at the start of ``data``; stop
+    at the first short or mismatching one."""
     offset = 0
     view = memoryview(data)
     while offset + _HEADER.size <= len(data):
@@ -83,10 +85,9 @@ def parse_records(data: bytes) -> tuple[list[bytes], int]:
         start = offset + _HEADER.size
         payload = view[start:start + length]
         if len(payload) < length or zlib.crc32(payload) != crc:
-            break
-        payloads.append(bytes(payload))
+            return
+        yield offset, bytes(payload)
         offset = start + length
-    return payloads, offset
 
 
 def _is_torn_tail(data: bytes, end: int) -> bool:

@@ -1,15 +1,17 @@
 """Write-behind flusher: hands mutations to the bucket's writer process in batches.
 
-The event loop's share per mutation is one tuple and one ``list.append``: ``(key,
-record)`` with the engine's immutable record, or ``(key, seqno)`` for a delete, plus a
-byte count, without a lock: an append is atomic under the interpreter lock, and the
-shipping thread takes entries with ``len``, a slice and ``del`` of that prefix, which
-appends at the end cannot disturb (the rare operations that rewrite the list, flush and
-requeue, take the lock as the taking does). The thread does no work per entry: it
-marshals the taken list as it is, in one C call (see :mod:`.writer_wire`), and hands it
-to the writer process (:mod:`.writer`), which keeps the newest state of each key (the
-list is in mutation order, so the last entry wins), unpacks the records into rows and
-commits them in one transaction (WAL fsynced, see :mod:`.store`) on a core of its own.
+The event loop's share per mutation is two ``list.append`` calls and a byte count,
+without a lock and without an allocation: the key, then the engine's immutable record
+(or, for a delete, its seqno), flat in one list (:mod:`.log_record` says why flat). An
+append is atomic under the interpreter lock, and the shipping thread takes the longest
+even-length prefix with ``len``, a slice and ``del`` of that prefix, which appends at the
+end cannot disturb; a key whose state is not appended yet stays for the next batch (the
+rare operations that rewrite the list, flush and requeue, take the lock as the taking
+does, and move whole pairs). The thread does no work per entry: it marshals the taken
+list as it is, in one C call (see :mod:`.writer_wire`), and hands it to the writer
+process (:mod:`.writer`), which appends it to the commit log, fdatasyncs it and later
+folds the newest state of each key (the list is in mutation order, so the last entry
+wins) into SQLite, on a core of its own.
 Once the writer acknowledged the commit, the thread reports the highest seqno made
 durable through ``on_persisted``; the engine turns that into OBSERVE "persisted". A
 failed commit or a dead writer puts the batch back in front of newer writes, reports
@@ -61,9 +63,8 @@ class Flusher:
         self._pager_interval = pager_interval
         self._clock = clock
         self._cond = threading.Condition(threading.Lock())
-        #: Mutation order: ``(key, record)`` for a write, ``(key, seqno)`` for a delete.
-        self._queue: list[tuple[bytes, Any]] = []
-        self._append = self._queue.append
+        #: Mutation order, flat: ``key, record`` for a write, ``key, seqno`` for a delete.
+        self._queue: list[Any] = []
         self._queued_bytes = 0  # cumulative, written by the event loop only
         self._retired_bytes = 0  # cumulative, written under the lock only
         self._congestion_mark = max_backlog_bytes  # retired + limit, read per mutation
@@ -98,18 +99,23 @@ class Flusher:
         """Queue the newest state of ``key`` (``record`` None = deleted or expired).
 
         Runs on the event loop for every mutation: engine records are immutable, so the
-        record itself is queued; the bytes are counted before the append, so a batch
-        taken in between never retires bytes it does not hold twice.
+        record itself is queued; the bytes are counted before the appends, so a batch
+        taken in between never retires bytes it does not hold twice. The thread is woken
+        once both halves are in (it only takes whole pairs), when they are all there is.
         """
-        if not self._queue:
+        queue = self._queue
+        if not queue:
             self._pending_since = time.monotonic()
-            self._wake()
         if record is None:
             self._queued_bytes = queued = self._queued_bytes + ENTRY_OVERHEAD
-            self._append((key, bucket.seqno))
+            queue.append(key)
+            queue.append(bucket.seqno)
         else:
             self._queued_bytes = queued = self._queued_bytes + len(record[_VALUE]) + ENTRY_OVERHEAD
-            self._append((key, record))
+            queue.append(key)
+            queue.append(record)
+        if len(queue) == 2:
+            self._wake()
         if queued > self._congestion_mark and self.on_congested is not None:
             self.on_congested(bucket)
 
@@ -139,7 +145,7 @@ class Flusher:
     @property
     def backlog_items(self) -> int:
         """Return the number of mutations waiting to be persisted (queued plus in flight)."""
-        return len(self._queue) + self._inflight_items
+        return len(self._queue) // 2 + self._inflight_items
 
     @property
     def congested(self) -> bool:
@@ -185,7 +191,7 @@ class Flusher:
     def stats(self) -> dict[str, int | float | str]:
         """Return flusher figures for STAT and REST (ep_* names as Couchbase 2.x used)."""
         return {
-            "ep_queue_size": len(self._queue),
+            "ep_queue_size": len(self._queue) // 2,
             "ep_flusher_todo": self._inflight_items,
             "ep_diskqueue_items": self.backlog_items,
             "ep_diskqueue_memory": self.backlog_bytes,
@@ -203,7 +209,7 @@ class Flusher:
             self._cond.notify()
 
     def _has_work(self) -> bool:
-        return bool(self._queue or self._truncate or self._meta
+        return bool(len(self._queue) > 1 or self._truncate or self._meta
                     or self._waiters or self._clock() >= self._next_pager)
 
     def _run(self) -> None:
@@ -229,7 +235,7 @@ class Flusher:
                     purged, written = self.writer.commit(self._encode(batch))
                 except (CommitFailed, WriterFailed) as exc:
                     self._requeue(batch)
-                    self._report_failure(len(batch["entries"]), exc)
+                    self._report_failure(len(batch["entries"]) // 2, exc)
                     retry_delay = self._back_off(exc, retry_delay)
                     if retry_delay is None:
                         break
@@ -240,19 +246,19 @@ class Flusher:
             self.writer.stop()
 
     def _take_batch(self) -> dict[str, Any]:
-        """Take everything queued (called with the lock held)."""
+        """Take every whole pair queued (called with the lock held)."""
         now = self._clock()
         purge_before = None
         if now >= self._next_pager:
             purge_before = int(now)
             self._next_pager = now + self._pager_interval
         queue = self._queue
-        count = len(queue)
+        count = len(queue) & -2
         entries = queue[:count]
         del queue[:count]
         seqno = self._flush_seqno
         if entries:
-            last = entries[-1][1]
+            last = entries[-1]
             seqno = max(seqno, last if last.__class__ is int else last[_SEQNO])
         batch = {"entries": entries, "bytes_mark": self._queued_bytes,
                  "truncate": self._truncate, "meta": self._meta, "waiters": self._waiters,
@@ -260,7 +266,7 @@ class Flusher:
                  "since": self._pending_since, "purge_before": purge_before}
         self._truncate = False
         self._meta, self._waiters = [], []
-        self._inflight_items = count
+        self._inflight_items = count // 2
         return batch
 
     @staticmethod
@@ -292,7 +298,7 @@ class Flusher:
             self.last_lag_s = lag
             self.max_lag_s = max(self.max_lag_s, lag)
         self.committed_batches += 1
-        self.persisted_items += len(batch["entries"]) if _is_append(batch) else written
+        self.persisted_items += len(batch["entries"]) // 2 if _is_append(batch) else written
         self.purged_items += purged
         if batch["seqno"] > self.persisted_seqno:
             self.persisted_seqno = batch["seqno"]
@@ -333,7 +339,7 @@ class Flusher:
     def _abandon(self, exc: Exception) -> None:
         """Give up at shutdown after retries failed: the loss is logged and waiters told."""
         with self._cond:
-            lost = len(self._queue)
+            lost = len(self._queue) // 2
             waiters, self._waiters = self._waiters, []
         log.error("bucket %r: shutting down with %d unpersisted mutation(s) after repeated "
                   "failures: %s", self.name, lost, exc)

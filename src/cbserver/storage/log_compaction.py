@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import logging
-import marshal
 from pathlib import Path
 from typing import Any
 
 from .batch_writer import BatchWriter
 from .commit_log import list_segments, read_segments, remove_segments
+from .errors import CorruptStoreError
+from .log_record import RecordLayoutError, decode_batch, pairs
 
 log = logging.getLogger("cbserver.storage")
 
@@ -27,18 +28,24 @@ def fold_segments(writer: BatchWriter, segments: list[Path]) -> int:
     table ends equal to the logical state. Deleting the segments only after the commit
     makes a crash at any point safe: folding the same records (or a suffix of them, if
     some segments were already gone) again gives the same table. Raises
-    CorruptStoreError for a damaged log, sqlite3.Error or OSError (segments kept).
+    CorruptStoreError for a damaged log or a record of an unknown layout (naming the
+    segment), sqlite3.Error or OSError (segments kept).
     """
     if not segments:
         return 0
     newest: dict[bytes, Any] = {}
     seqno = 0
     entries = 0
-    for payload in read_segments(segments):
-        batch_seqno, batch = marshal.loads(payload)
-        newest.update(batch)
+    for path, offset, payload in read_segments(segments):
+        try:
+            batch_seqno, batch = decode_batch(payload)
+        except RecordLayoutError as exc:
+            raise CorruptStoreError(path, f"commit log record at byte {offset} cannot be read: "
+                                          f"{exc}; it was written by another version or is "
+                                          "damaged") from None
+        newest.update(pairs(batch))
         seqno = max(seqno, batch_seqno)
-        entries += len(batch)
+        entries += len(batch) // 2
     writer.apply(newest, seqno)
     remove_segments(segments)
     log.debug("%s: folded %d log entries (%d keys) from %d segment(s)", segments[0].parent,

@@ -4,8 +4,8 @@
 at a fraction of pickle's cost per item; both ends run the same interpreter, so its
 version-specific format is no concern. A frame is a 4-byte big-endian length, a kind
 byte and the body: ``M`` and a marshalled tuple whose first element names the message,
-or ``L`` and a marshalled ``(seqno, entries)`` batch, which the writer appends to its
-commit log as it is, without unmarshalling it (received as ``("append", body)``).
+or ``L`` and a batch payload (:mod:`.log_record`), which the writer appends to its commit
+log as it is, without unmarshalling it (received as ``("append", body)``).
 """
 from __future__ import annotations
 
@@ -14,11 +14,10 @@ import socket
 import struct
 from typing import Any
 
+from .log_record import MARSHAL_VERSION, encode_batch
+
 _LENGTH = struct.Struct(">I")
 MAX_MESSAGE = (1 << 32) - 1
-#: Version 2 writes no back-references: no hash-table entry per object, about twice as fast
-#: for a batch, whose objects are all distinct anyway.
-MARSHAL_VERSION = 2
 _MESSAGE = b"M"
 _APPEND = b"L"
 
@@ -33,8 +32,8 @@ def encode(message: tuple) -> bytes:
 
 
 def encode_append(seqno: int, entries: list) -> bytes:
-    """Return a batch framed as a log append (``entries`` in mutation order)."""
-    return _frame(_APPEND, marshal.dumps((seqno, entries), MARSHAL_VERSION))
+    """Return a batch framed as a log append (``entries`` flat, in mutation order)."""
+    return _frame(_APPEND, encode_batch(seqno, entries))
 
 
 def _frame(kind: bytes, body: bytes) -> bytes:

@@ -15,6 +15,16 @@ def make(quota: int = 1 << 20) -> tuple[Bucket, ManualClock]:
     return Bucket(BucketSettings("b", ram_quota=quota), clock=clock), clock
 
 
+def twins() -> tuple[Bucket, Bucket, ManualClock]:
+    """Two buckets on one clock with the same CAS counter: one for set_plain, one for store."""
+    plain, clock = make()
+    full, _ = make()
+    full.clock = clock
+    for bucket in (plain, full):
+        bucket._cas = 100
+    return plain, full, clock
+
+
 def snapshot(bucket: Bucket) -> tuple:
     return (dict(bucket.stats), bucket.mem_used, bucket.seqno,
             [(k, it.value, it.cas) for k, it in bucket.items()])
@@ -26,11 +36,7 @@ def fields(item: Item) -> tuple:
 
 
 def test_set_plain_matches_store():
-    plain, clock = make()
-    full, _ = make()
-    full.clock = clock
-    for bucket in (plain, full):
-        bucket._cas = 100
+    plain, full, clock = twins()
     cases = ((b"a", b"1", 0), (b"b", b"22", 5), (b"a", b"333", 0))
     for key, value, exp in cases:
         record = plain.set_plain(key, value, 9, exp, 1)
@@ -60,11 +66,8 @@ def test_set_plain_declines_without_side_effects():
 
 
 def test_set_plain_over_a_live_expiring_item_matches_store():
-    plain, clock = make()
-    full, _ = make()
-    full.clock = clock
+    plain, full, clock = twins()
     for bucket in (plain, full):
-        bucket._cas = 100
         bucket.store(SET, b"k", b"old", 0, 50)
     clock.advance(10)
     record = plain.set_plain(b"k", b"newer", 2, 0, 0)
@@ -107,11 +110,7 @@ def test_count_plain_adds_gets_and_sets():
 
 
 def test_set_plain_of_the_same_size_keeps_memory_exact():
-    plain, clock = make()
-    full, _ = make()
-    full.clock = clock
-    for bucket in (plain, full):
-        bucket._cas = 100
+    plain, full, clock = twins()
     for value in (b"abc", b"xyz", b"xyz", b"q"):
         plain.set_plain(b"k", value, 0, 0, 0)
         full.store(SET, b"k", value, 0, 0)

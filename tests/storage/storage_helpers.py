@@ -53,3 +53,18 @@ def durable_keys(root: Path, name: str = "default") -> set[bytes]:
                 else:
                     keys.add(key)
     return keys
+
+
+def warm_restart(root: Path, name: str = "default") -> Bucket:
+    """Open a data dir as a new server would (warmup included) and return the bucket."""
+    async def warm() -> Bucket:
+        manager = StorageManager(root)
+        manager.open()
+        bucket = Bucket(BucketSettings(name))
+        try:
+            await warm_up(manager.open_bucket(name), bucket)
+        finally:
+            assert manager.close()
+        return bucket
+
+    return asyncio.run(warm())

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from cbserver.engine import Bucket, BucketSettings
+from cbserver.engine import Bucket
 from cbserver.engine.bucket import SET
-from cbserver.storage import CorruptStoreError, StorageManager, warm_up
+from cbserver.storage import CorruptStoreError
 from cbserver.storage.commit_log import CommitLog, list_segments, read_segments
 
-from storage_helpers import durable_keys, open_bucket, settle
+from storage_helpers import durable_keys, open_bucket, settle, warm_restart
 
 HERE = str(Path(__file__).parent)
 NEVER = 3600.0  # compact_idle_s that keeps everything in the log during a test
@@ -47,20 +47,6 @@ def _crash_after_writes(root: Path, compact_idle_s: float) -> None:
     crashed = subprocess.run([sys.executable, "-c", CRASH_AFTER_WRITES, str(root), HERE,
                               repr(compact_idle_s)], capture_output=True, text=True, timeout=60)
     assert crashed.returncode == 0, crashed.stderr
-
-
-def _restart(root: Path) -> Bucket:
-    async def warm() -> Bucket:
-        manager = StorageManager(root)
-        manager.open()
-        bucket = Bucket(BucketSettings("default"))
-        try:
-            await warm_up(manager.open_bucket("default"), bucket)
-        finally:
-            assert manager.close()
-        return bucket
-
-    return asyncio.run(warm())
 
 
 def _contents(bucket: Bucket) -> dict[bytes, bytes]:
@@ -112,7 +98,7 @@ def test_replay_after_a_crash_restores_every_acknowledged_write(tmp_path, compac
     logged = list_segments(tmp_path / "buckets" / "default")
     if compact_idle_s == NEVER:
         assert logged, "nothing was left in the log: the test proves nothing"
-    assert _contents(_restart(tmp_path)) == EXPECTED
+    assert _contents(warm_restart(tmp_path)) == EXPECTED
     assert list_segments(tmp_path / "buckets" / "default") == []
 
 
@@ -121,7 +107,7 @@ def test_a_torn_record_after_a_kill_mid_append_is_dropped(tmp_path) -> None:
     last = list_segments(tmp_path / "buckets" / "default")[-1]
     with open(last, "ab") as handle:  # what SIGKILL in the middle of writev leaves
         handle.write(b"\x00\x01\x00\x00\xde\xad\xbe\xef" + b"partial payload")
-    assert _contents(_restart(tmp_path)) == EXPECTED
+    assert _contents(warm_restart(tmp_path)) == EXPECTED
 
 
 def test_a_damaged_log_refuses_the_start_naming_the_file(tmp_path) -> None:
@@ -131,7 +117,7 @@ def test_a_damaged_log_refuses_the_start_naming_the_file(tmp_path) -> None:
     data[12] ^= 0xFF
     first.write_bytes(bytes(data))
     with pytest.raises(CorruptStoreError, match=first.name):
-        _restart(tmp_path)
+        warm_restart(tmp_path)
 
 
 def test_compaction_leaves_sqlite_equal_to_the_logical_state(tmp_path) -> None:
@@ -186,4 +172,4 @@ def test_flush_with_a_non_empty_log_empties_the_disk(tmp_path) -> None:
 
     asyncio.run(scenario())
     assert set(_sqlite_rows(tmp_path)) == {b"after"}
-    assert _contents(_restart(tmp_path)) == {b"after": b"y"}
+    assert _contents(warm_restart(tmp_path)) == {b"after": b"y"}

@@ -13,14 +13,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cbserver.engine import Bucket, BucketSettings
-from cbserver.engine.bucket import SET
-from cbserver.storage import CorruptStoreError, StorageManager, warm_up
+from cbserver.storage import CorruptStoreError
 from cbserver.storage.commit_log import CommitLog, list_segments
 from cbserver.storage.log_record import (LAYOUT, MARSHAL_VERSION, RecordLayoutError,
                                          decode_batch, encode_batch, pairs)
 
-from storage_helpers import open_bucket
+from storage_helpers import open_bucket, warm_restart
 
 HERE = str(Path(__file__).parent)
 NEVER = 3600.0  # compact_idle_s that keeps everything in the log during a test
@@ -79,17 +77,8 @@ def _define_bucket(root: Path) -> Path:
 
 def _restart(root: Path) -> dict[bytes, tuple]:
     """Open the data dir as a new server would and return {key: (value, flags, cas)}."""
-    async def warm() -> dict[bytes, tuple]:
-        manager = StorageManager(root)
-        manager.open()
-        bucket = Bucket(BucketSettings("default"))
-        try:
-            await warm_up(manager.open_bucket("default"), bucket)
-        finally:
-            assert manager.close()
-        return {key: (bytes(item.value), item.flags, item.cas) for key, item in bucket.items()}
-
-    return asyncio.run(warm())
+    return {key: (bytes(item.value), item.flags, item.cas)
+            for key, item in warm_restart(root).items()}
 
 
 def test_segments_of_the_pair_layout_are_replayed_at_start(tmp_path) -> None:

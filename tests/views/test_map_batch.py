@@ -54,8 +54,8 @@ def test_thousands_of_emits_of_one_document_keep_their_emit_order():
     bucket, views, _ = make_views()
     put(bucket, "many", {"n": 2500})
     put(bucket, "few", {"n": 2})
-    ddoc(views, bucket, "d", {"v": "function (doc, meta) {"
-                                   " for (var i = 0; i < doc.n; i++) emit('same', [meta.id, i]); }"})
+    ddoc(views, bucket, "d", {"v": "function (doc, meta) { for (var i = 0; i < doc.n; i++)"
+                                   " emit('same', [meta.id, i]); }"})
     _, rows = query(views, bucket, "d", "v")
     assert [row["value"] for row in rows] == (
         [["few", i] for i in range(2)] + [["many", i] for i in range(2500)])

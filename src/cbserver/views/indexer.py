@@ -12,7 +12,8 @@ from .index import Row, ViewIndex, make_row
 from .js import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, JsRuntime
 from .map_batch import map_documents
 from .meta import decode_doc_id, is_live
-from .parallel_build import PARALLEL_MIN_DOCS, WORKER_TIMEOUT, WORKERS, WorkerFailed, can_fork, parallel_build
+from .parallel_build import (PARALLEL_MIN_DOCS, WORKER_TIMEOUT, WORKERS, WorkerFailed, can_fork,
+                             parallel_build)
 from .reduce import JsReducer, Reducer, builtin_reducer
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,8 @@ class DesignIndex:
         self.reducers: dict[str, Reducer] = {}
         for i, view in enumerate(ddoc.views.values()):
             if view.reduce is not None:
-                self.reducers[view.name] = builtin_reducer(view.reduce) or JsReducer(self.runtime, i)
+                reducer = builtin_reducer(view.reduce) or JsReducer(self.runtime, i)
+                self.reducers[view.name] = reducer
         self.errors: dict[str, str] = {}
         self.workers = WORKERS if can_fork() else 1
         self.parallel_min_docs = PARALLEL_MIN_DOCS
@@ -82,7 +84,8 @@ class DesignIndex:
                             self.ddoc.doc_id, exc)
         return build_part(self.runtime, records, now, 0, len(records))
 
-    def apply(self, changes: Sequence[tuple[bytes, Record | None]], now: float | None = None) -> None:
+    def apply(self, changes: Sequence[tuple[bytes, Record | None]],
+              now: float | None = None) -> None:
         """Apply mutations and deletions (None or expired record) to every view."""
         now = time.time() if now is None else now
         live: list[tuple[str, Record]] = []

@@ -19,8 +19,8 @@ from __future__ import annotations
 import base64
 import json
 import struct
-from itertools import chain
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, Sequence
 
 from ..engine.item import CAS, EXPIRY, FLAGS, SEQNO, VALUE, Record
@@ -90,7 +90,7 @@ def _texts(values: list[bytes], as_base64: bool) -> tuple[str, str]:
 
 
 def _one_or_all(values: list[int]) -> str:
-    """Return the JSON of the single value all of ``values`` share (the usual case), else of the list."""
+    """Return the JSON of the one value all ``values`` share (the usual case), else of all."""
     first = values[0] if values else 0
     return str(first) if values.count(first) == len(values) else json.dumps(values)
 
@@ -106,8 +106,8 @@ def _decode(text: str, base: int) -> tuple[int, MapResult]:
     at, emitted = iter(json.loads(f"[{places}]")), iter(kv)
     rows = [[base + doc, view, n, key, value]
             for doc, view, n, key, value in zip(at, at, at, emitted, emitted)]
-    return base + reached, MapResult(rows, [[base + doc, view, reason] for doc, view, reason in errors],
-                                     [base + doc for doc in not_json])
+    errors = [[base + doc, view, reason] for doc, view, reason in errors]
+    return base + reached, MapResult(rows, errors, [base + doc for doc in not_json])
 
 
 def _call(runtime: JsRuntime, docs: Sequence[tuple[str, Record]], start: int, stop: int,
@@ -121,9 +121,10 @@ def _call(runtime: JsRuntime, docs: Sequence[tuple[str, Record]], start: int, st
     rev_hex = struct.pack(">" + "QII" * len(records),
                           *chain.from_iterable(zip(cas, expirations, flags))).hex()
     texts, kinds = _texts([record[VALUE] for record in records], as_base64)
-    answer = runtime.map_batch(texts, json.dumps([doc_id for doc_id, _ in span], ensure_ascii=False),
-                               ",".join([str(record[SEQNO]) for record in records]), rev_hex,
-                               _one_or_all(expirations), _one_or_all(flags), kinds)
+    ids = json.dumps([doc_id for doc_id, _ in span], ensure_ascii=False)
+    seqnos = ",".join([str(record[SEQNO]) for record in records])
+    answer = runtime.map_batch(texts, ids, seqnos, rev_hex, _one_or_all(expirations),
+                               _one_or_all(flags), kinds)
     return _decode(answer, start)[1]
 
 

@@ -40,6 +40,9 @@ class Ledger:
         self.versions: dict[bytes, dict[int, bytes]] = {}
         self.persisted: dict[bytes, int] = {}
         self.deleted_durably: set[bytes] = set()
+        #: Values sent without waiting for the reply: the server may have stored them, and
+        #: persisted them, before it was killed (newer than what OBSERVE reported).
+        self.in_flight: dict[bytes, set[bytes]] = {}
 
     def write(self, kv: KV, items: list[tuple[int, int]]) -> None:
         for (i, version), reply in zip(items, kv.call(_sets(items))):
@@ -77,8 +80,10 @@ class Ledger:
         lost = []
         for key, cas in self.persisted.items():
             reply = replies[key]
+            acknowledged = self.versions[key].get(reply.cas) == reply.value
+            newer_unacknowledged = reply.cas > cas and reply.value in self.in_flight.get(key, ())
             ok = (reply.status == Status.SUCCESS and reply.cas >= cas
-                  and self.versions[key].get(reply.cas) == reply.value
+                  and (acknowledged or newer_unacknowledged)
                   and struct.unpack(">I", reply.extras)[0] == int(key[6:]) % 7)
             if not ok:
                 lost.append(key)
@@ -94,7 +99,10 @@ def _kill_during_write_burst(server: CbserverProcess, kv: KV, ledger: Ledger) ->
             ledger.observe_all(kv)
     ledger.delete(kv, [b"crash-%06d" % i for i in range(0, DOCS, 97)])
     ledger.observe_all(kv)
-    kv.sock.sendall(b"".join(_sets([(i, 1) for i in range(0, 5000)])))
+    unacknowledged = [(i, 1) for i in range(0, 5000)]
+    for i, version in unacknowledged:
+        ledger.in_flight.setdefault(b"crash-%06d" % i, set()).add(_value(i, version))
+    kv.sock.sendall(b"".join(_sets(unacknowledged)))
     server.kill()
 
 

@@ -35,6 +35,19 @@ def test_infinite_loop_and_huge_allocation_are_stopped():
     assert [r["id"] for r in rows] == ["a", "b", "z"]
 
 
+def test_a_map_throwing_null_is_reported_as_possibly_out_of_memory():
+    bucket, views, _ = make_views()
+    put(bucket, "a", {"n": 1})
+    put(bucket, "b", {"n": 2})
+    ddoc(views, bucket, "d", {"v": "function (doc, meta) { if (doc.n === 2) throw null;"
+                                   " emit(meta.id, null); }"})
+    result, rows = query(views, bucket, "d", "v")
+    assert [r["id"] for r in rows] == ["a"]
+    assert [e["reason"] for e in result.errors] == [
+        "map of `b` failed: view `v`: map function stopped: InternalError: out of memory "
+        "(or it threw null)"]
+
+
 def test_reduce_errors_are_reported_not_raised():
     bucket, views, _ = make_views()
     put(bucket, "a", {"v": "text"})

@@ -11,6 +11,9 @@ var __reduces = {};
 var __state = null;
 var __numbers = [];
 for (var __n = 0; __n < 2000; __n++) __numbers.push(String(__n));
+// QuickJS throws null when it runs out of memory so close to the limit that even the
+// InternalError object cannot be made; a map throwing null itself looks the same.
+var __NULL_THROWN = "map function stopped: InternalError: out of memory (or it threw null)";
 
 function emit(key, value) {
   var n = __emits++;
@@ -85,7 +88,7 @@ function __mapBatch(texts, idsJson, seqText, revHex, expirationsJson, flagsJson,
         if (__fatal(e)) throw e;
         kv.length = kvMark;
         at.length = atMark;
-        state.errors.push([i, v, String(e)]);
+        state.errors.push([i, v, e === null ? __NULL_THROWN : String(e)]);
       }
     }
   }

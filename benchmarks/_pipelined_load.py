@@ -22,6 +22,20 @@ _PATTERNS = 16
 REPLY_TIMEOUT = 10.0
 
 
+def connect(host: str, port: int) -> socket.socket:
+    """Open a benchmark connection: TCP with Nagle's delay off, as KV clients run."""
+    sock = socket.create_connection((host, port))
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    return sock
+
+
+def send_window(sock: socket.socket, data: bytes) -> None:
+    """Write a whole window of requests at once, then go back to non-blocking reads."""
+    sock.setblocking(True)
+    sock.sendall(data)
+    sock.setblocking(False)
+
+
 def _windows(conn_id: int, window: int, keys: int, value: bytes) -> list[bytes]:
     """Pre-encoded request windows, SET and GET of the same key alternating."""
     extras = pack_store(0, 0)
@@ -53,8 +67,7 @@ class _Conn:
     __slots__ = ("sock", "windows", "next", "buf", "view", "got")
 
     def __init__(self, host: str, port: int, windows: list[bytes], reply_size: int) -> None:
-        self.sock = socket.create_connection((host, port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = connect(host, port)
         self.windows = windows
         self.next = 0
         self.buf = bytearray(reply_size)
@@ -62,9 +75,7 @@ class _Conn:
         self.got = 0
 
     def send_window(self) -> None:
-        self.sock.setblocking(True)
-        self.sock.sendall(self.windows[self.next])
-        self.sock.setblocking(False)
+        send_window(self.sock, self.windows[self.next])
         self.next = (self.next + 1) % len(self.windows)
         self.got = 0
 

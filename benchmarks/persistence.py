@@ -29,6 +29,7 @@ from couchbase.protocol import ObserveState, Opcode, Status, encode_request
 from couchbase.protocol.extras import (decode_observe_response, encode_observe_request,
                                        pack_store)
 
+from ._pipelined_load import connect, send_window
 from ._servers import LOAD_CPUS, SERVER_CPUS, Target, cbserver, cpu_seconds, pinned
 
 #: Seconds of each throughput round, and rounds per mode (the best one counts).
@@ -79,8 +80,7 @@ class _WriteConn:
     """One connection keeping a window of SETs in flight and counting the replies."""
 
     def __init__(self, target: Target, windows: list[tuple[bytes, int]]) -> None:
-        self.sock = socket.create_connection((target.host, target.port))
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sock = connect(target.host, target.port)
         self.windows = windows
         self.next = 0
         self.sent = 0
@@ -93,10 +93,8 @@ class _WriteConn:
         self.due = 0.0
 
     def send_window(self) -> None:
-        self.sock.setblocking(True)
         data, self.expected = self.windows[self.next]
-        self.sock.sendall(data)
-        self.sock.setblocking(False)
+        send_window(self.sock, data)
         self.next = (self.next + 1) % len(self.windows)
         self.sent += 1
         self.replies = 0
@@ -312,9 +310,7 @@ def measure_lag(data_dir: str, rate: float | None = None) -> list[float]:
     as fast as the server answers or paced to ``rate`` SETs per second."""
     lags: list[float] = []
     spawn = multiprocessing.get_context("spawn")
-    with server(data_dir) as target, socket.create_connection((target.host,
-                                                               target.port)) as sock:
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    with server(data_dir) as target, connect(target.host, target.port) as sock:
         load = spawn.Process(target=_background_load,
                              args=(target.host, target.port, LAG_SECONDS + 0.5, rate))
         load.start()

@@ -35,6 +35,17 @@ def test_infinite_loop_and_huge_allocation_are_stopped():
     assert [r["id"] for r in rows] == ["a", "b", "z"]
 
 
+def test_a_json_document_too_big_to_parse_is_an_error_not_a_base64_document():
+    bucket, views, _ = make_views(memory_limit=16 * 1024 * 1024)
+    put(bucket, "big", b"[" + b"0," * 1_500_000 + b"0]")
+    put(bucket, "small", {"n": 1})
+    ddoc(views, bucket, "d", {"v": "function (doc, meta) { emit(meta.id, meta.type); }"})
+    result, rows = query(views, bucket, "d", "v")
+    assert [(r["id"], r["value"]) for r in rows] == [("small", "json")]
+    assert [e["reason"] for e in result.errors] == [
+        "map of `big` failed: view `v`: map function stopped: InternalError: out of memory"]
+
+
 def test_a_map_throwing_null_is_reported_as_possibly_out_of_memory():
     bucket, views, _ = make_views()
     put(bucket, "a", {"n": 1})

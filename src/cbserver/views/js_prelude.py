@@ -71,7 +71,13 @@ function __mapBatch(texts, idsJson, seqText, revHex, expirationsJson, flagsJson,
     var isJson = kinds.charCodeAt(i) === 106, doc = docs[i];
     state.position = i;
     if (isJson) {
-      try { doc = JSON.parse(doc); } catch (e) { state.notJson.push(i); continue; }
+      try {
+        doc = JSON.parse(doc);
+      } catch (e) {
+        if (!(e instanceof SyntaxError)) throw e === null ? new InternalError("out of memory") : e;
+        state.notJson.push(i);
+        continue;
+      }
     }
     var meta = {id: ids[i], rev: seqnos[i] + "-" + revHex.substr(32 * i, 32),
                 flags: oneFlags ? flags : flags[i],

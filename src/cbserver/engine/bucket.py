@@ -129,7 +129,7 @@ class Bucket:
         """Snapshot of the live (key, Item) pairs."""
         now = self.clock()
         from_record = Item.from_record
-        return [(key, from_record(key, record)) for key, record in list(self.records.items())
+        return [(key, from_record(key, record)) for key, record in self.records_snapshot()
                 if not 0 < record[EXPIRY] <= now]
 
     def records_snapshot(self) -> list[tuple[bytes, Record]]:

@@ -29,14 +29,14 @@ def server():
 
 @pytest.fixture
 def server_factory():
-    """Start cbservers with custom options; each is stopped when the test ends."""
+    """Start cbservers with custom options, warmed up; each is stopped when the test ends."""
     started: list[EmbeddedServer] = []
 
     def start(**kwargs) -> EmbeddedServer:
         kwargs.setdefault("admin", ADMIN)
         srv = EmbeddedServer(**kwargs).start()
         started.append(srv)
-        return srv
+        return srv.wait_warm()
 
     yield start
     for srv in started:

@@ -81,6 +81,14 @@ class EmbeddedServer:
             loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
+    def wait_warm(self, timeout: float = 60.0) -> "EmbeddedServer":
+        """Return once every bucket loaded from disk has finished its warmup (data
+        operations answer ETMPFAIL until then); at once for an ephemeral server."""
+        storage = self._running().storage
+        if storage is not None:
+            asyncio.run_coroutine_threadsafe(storage.wait_warm(), self.loop).result(timeout)
+        return self
+
     def call(self, func, *args):
         """Run ``func(*args)`` on the server's loop thread and return its result."""
         async def run():

@@ -1,7 +1,6 @@
 """cbserver with a data directory: restart, warmup gate, OBSERVE, flush, delete, quota, REST."""
 from __future__ import annotations
 
-import asyncio
 import json
 import struct
 import time
@@ -30,18 +29,13 @@ def running(data_dir, **options):
     server = EmbeddedServer(data_dir=str(data_dir), admin=ADMIN, **options).start()
     kv = None
     try:
-        wait_warm(server)
+        server.wait_warm()
         kv = KV(server.kv_port)
         yield server, kv
     finally:
         if kv is not None:
             kv.close()
         server.stop()
-
-
-def wait_warm(server: EmbeddedServer) -> None:
-    """Wait for every warmup on the server's own loop (no polling, no timing)."""
-    asyncio.run_coroutine_threadsafe(server.server.storage.wait_warm(), server.loop).result(60)
 
 
 def rest(server: EmbeddedServer, method: str, path: str, form: dict | None = None):
@@ -120,7 +114,7 @@ def test_buckets_created_over_rest_survive_and_deleted_ones_vanish(tmp_path) -> 
         status, _ = rest(server, "POST", "/pools/default/buckets",
                          {"name": "doomed", "ramQuotaMB": "100", "authType": "sasl"})
         assert status == 202
-        wait_warm(server)
+        server.wait_warm()
         assert (tmp_path / "buckets" / "doomed" / "kv.sqlite3").exists()
         assert rest(server, "DELETE", "/pools/default/buckets/doomed")[0] == 200
         assert not (tmp_path / "buckets" / "doomed").exists()

@@ -13,7 +13,8 @@ read a single request (what memcaslap's one-in-flight connections produce), so p
 costs show up once per request.
 
 Run: ``python -m benchmarks.kv_instructions`` (needs Debian's ``valgrind``; about a
-minute and a half). ``--mode`` picks one mode, ``--requests`` the extra requests of the
+minute and a half; ``CBSERVER_PURE_PYTHON=1`` counts the Python fast path instead of
+the C one). ``--mode`` picks one mode, ``--requests`` the extra requests of the
 longer run.
 """
 from __future__ import annotations
@@ -148,11 +149,13 @@ def main(argv: list[str] | None = None) -> None:
         print("instruction counts skipped: valgrind is not installed (Debian: apt-get "
               "install valgrind)", file=sys.stderr)
         return
+    from cbserver.kv.fast_path import IMPLEMENTATION
+
     for mode in args.mode or MODES:
         per_request = count(mode, args.requests)
         print(f"{mode}: {per_request:,.0f} instructions/request (Callgrind, 1:1 SET/GET, "
-              f"{VALUE_SIZE}-byte values, {WINDOW if mode == 'pipelined' else 1} per read)",
-              flush=True)
+              f"{VALUE_SIZE}-byte values, {WINDOW if mode == 'pipelined' else 1} per read, "
+              f"{IMPLEMENTATION} fast path)", flush=True)
 
 
 if __name__ == "__main__":

@@ -6,9 +6,12 @@ flight per connection). Pipelined: the raw-socket generator of
 both servers. Each server runs on its own core, the load on the other; each figure is
 the best of alternating rounds. cbserver runs as ``python -m cbserver --ephemeral
 --vbuckets 1`` because the generators send vBucket 0 for every key.
-Run: ``python -m benchmarks.server_kv``.
+Run: ``python -m benchmarks.server_kv`` (``CBSERVER_PURE_PYTHON=1`` runs cbserver with
+its Python fast path instead of the C one).
 """
 from __future__ import annotations
+
+from cbserver.kv.fast_path import IMPLEMENTATION
 
 from . import _pipelined_load
 from ._servers import (LOAD_CPUS, SERVER_CPUS, Figures, cbserver, memcached, memcaslap, pinned,
@@ -51,7 +54,7 @@ def main() -> None:
     print(f"KV throughput, binary protocol, 300-byte values, 1:1 get/set; server on cpu "
           f"{sorted(SERVER_CPUS)}, load on cpu {sorted(LOAD_CPUS)}; best of {ROUNDS} rounds of "
           f"{SECONDS:.0f} s; cbserver with --vbuckets 1 (the load sends vBucket 0 for every "
-          f"key)", flush=True)
+          f"key) and the {IMPLEMENTATION} fast path", flush=True)
     results = measure()
     unpiped, piped = results["unpipelined"], results["pipelined"]
     print(ratio_line(f"unpipelined, memcaslap -c {UNPIPELINED_CONCURRENCY}",

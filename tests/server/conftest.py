@@ -4,6 +4,8 @@ from __future__ import annotations
 import pytest
 
 from cbserver.embedded import EmbeddedServer
+from cbserver.kv import connection
+from support import fast_paths
 from support.rawkv import KV
 
 
@@ -20,3 +22,11 @@ def server_factory_once():
     with EmbeddedServer(buckets=("default", "protected:secret"),
                         admin=("Administrator", "password")) as srv:
         yield srv
+
+
+@pytest.fixture(params=fast_paths.IMPLEMENTATIONS)
+def fast_path_implementation(request, monkeypatch):
+    """Run the test once with each KV fast path (C and Python) serving the connections."""
+    serve_fast = fast_paths.serve_fast_of(request.param)
+    monkeypatch.setattr(connection, "serve_fast", serve_fast)
+    return serve_fast

@@ -11,6 +11,9 @@ from couchbase.protocol import MAX_VALUE_LEN, Opcode, Status, encode_request, vb
 from couchbase.protocol.extras import pack_store
 from support.rawkv import KV, unique_key
 
+#: Every test runs once with the C and once with the Python fast path serving.
+pytestmark = pytest.mark.usefixtures("fast_path_implementation")
+
 
 def test_key_over_250_bytes_is_einval(kv):
     assert kv.set(b"k" * 251, b"v").status == Status.EINVAL

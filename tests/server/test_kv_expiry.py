@@ -10,6 +10,9 @@ from couchbase.protocol import Opcode, Status
 from couchbase.protocol.extras import pack_store, unpack_u32
 from support.rawkv import KV, unique_key
 
+#: Every test runs once with the C and once with the Python fast path serving.
+pytestmark = pytest.mark.usefixtures("fast_path_implementation")
+
 THIRTY_DAYS = 30 * 24 * 3600
 
 

@@ -19,6 +19,9 @@ from couchbase.protocol.frames import FLEX_HEADER, Frame
 
 from support.rawkv import KV, unique_key
 
+#: Every test runs once with the C and once with the Python fast path serving.
+pytestmark = pytest.mark.usefixtures("fast_path_implementation")
+
 STORE_EXTRAS = pack_store(7, 0)
 
 
@@ -117,6 +120,7 @@ def test_set_replies_match_full_path(kv, state):
     dict(extras=STORE_EXTRAS, value=b"v" * (20 * 1024 * 1024 + 1)),  # E2BIG
 ])
 def test_unusual_sets_match_full_path(kv, case):
+    case = dict(case)  # the parameter is shared by both implementations' runs
     extras, value = case.pop("extras"), case.pop("value")
     fast, full = both_ways(kv, stored(kv), Opcode.SET, extras, value, **case)
     assert fast == full

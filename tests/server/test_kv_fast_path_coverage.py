@@ -7,11 +7,15 @@ The protocol runs in-process on a real Server; its transport keeps the bytes wri
 """
 from __future__ import annotations
 
+import pytest
 from couchbase.protocol import FrameDecoder, Opcode, Status, encode_request
 from couchbase.protocol.extras import pack_store
 
 from cbserver.kv.connection import KVProtocol
 from cbserver.server import Server, ServerConfig
+
+#: Every test runs once with the C and once with the Python fast path serving.
+pytestmark = pytest.mark.usefixtures("fast_path_implementation")
 
 
 class BufferTransport:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import socket
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from couchbase.protocol import FrameDecoder, FrameError, Opcode, Status, encode_request
 from support.rawkv import KV, unique_key
+
+#: Every test runs once with the C and once with the Python fast path serving.
+pytestmark = pytest.mark.usefixtures("fast_path_implementation")
 
 frames = st.builds(
     lambda op, key, extras, value, vb, cas, dt: encode_request(op, key, extras, value, vbucket=vb,

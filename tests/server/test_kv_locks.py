@@ -8,6 +8,9 @@ from couchbase.protocol import LOCKED_CAS, Opcode, Status
 from couchbase.protocol.extras import pack_u32
 from support.rawkv import KV, unique_key
 
+#: Every test runs once with the C and once with the Python fast path serving.
+pytestmark = pytest.mark.usefixtures("fast_path_implementation")
+
 
 @pytest.fixture
 def locked(kv):

@@ -13,6 +13,8 @@ end up the same (counted once per call instead of per request).
 """
 from __future__ import annotations
 
+import logging
+import os
 import struct
 from collections.abc import Callable
 
@@ -20,9 +22,12 @@ from couchbase.protocol import HEADER_LEN, MAX_KEY_LEN, MAX_VALUE_LEN, Datatype,
 from couchbase.protocol.extras import MUTATION_TOKEN, STORE
 
 from cbserver.engine import Bucket
-from cbserver.engine.item import CAS, SEQNO, Record
+from cbserver.engine.item import (CAS, DATATYPE, EXPIRY, FLAGS, LOCK_EXPIRY, SEQNO, VALUE,
+                                  Record)
 
 from .state import Session
+
+log = logging.getLogger(__name__)
 
 #: What the fast path reads of a GET-family request header: magic, key length, extras
 #: length, vBucket, body length, opaque (the opcode is read before; datatype and CAS do
@@ -78,18 +83,23 @@ _Unpack = Callable[[bytes, int], tuple[int, ...]]
 _Pack = Callable[..., bytes]
 
 
-def serve_fast(session: Session, bucket: Bucket, data: bytes, pos: int, out: list[bytes],
-               _kinds: tuple[int, ...] = _KIND, _get: int = _GET, _set: int = _SET,
-               _header_len: int = HEADER_LEN, _set_len: int = _SET_LEN,
-               _max_key: int = MAX_KEY_LEN, _max_value: int = MAX_VALUE_LEN,
-               _request: int = _REQUEST, _response: int = _RESPONSE,
-               _store_extras: int = _STORE_EXTRAS_LEN, _json: int = _JSON, _setq: int = _SETQ,
-               _set_ok: int = _SET_OK, _cas: int = CAS, _unpack_get: _Unpack = _unpack_get,
-               _unpack_set: _Unpack = _unpack_set, _pack_get: _Pack = _pack_get,
-               _pack_getk: _Pack = _pack_getk, _pack_set: _Pack = _pack_set,
-               _len: Callable[[bytes], int] = len) -> int:
+def serve_fast_python(session: Session, bucket: Bucket, data: bytes, pos: int,
+                      out: list[bytes],
+                      _kinds: tuple[int, ...] = _KIND, _get: int = _GET, _set: int = _SET,
+                      _header_len: int = HEADER_LEN, _set_len: int = _SET_LEN,
+                      _max_key: int = MAX_KEY_LEN, _max_value: int = MAX_VALUE_LEN,
+                      _request: int = _REQUEST, _response: int = _RESPONSE,
+                      _store_extras: int = _STORE_EXTRAS_LEN, _json: int = _JSON,
+                      _setq: int = _SETQ, _set_ok: int = _SET_OK, _cas: int = CAS,
+                      _unpack_get: _Unpack = _unpack_get, _unpack_set: _Unpack = _unpack_set,
+                      _pack_get: _Pack = _pack_get, _pack_getk: _Pack = _pack_getk,
+                      _pack_set: _Pack = _pack_set,
+                      _len: Callable[[bytes], int] = len) -> int:
     """Serve the fast-path requests of ``data`` from ``pos`` on, appending their replies
     to ``out``; return the offset of the first request left for the full path.
+
+    This is the reference implementation: ``_fast_path.c`` keeps every rule stated here
+    and in the module docstring (test_kv_fast_path_differential.py holds them to it).
 
     The arguments after ``out`` are never passed: as positional defaults they bind the
     module's constants and struct methods as locals, which the interpreter loads several
@@ -170,3 +180,54 @@ def _set_token_reply(bucket: Bucket, opaque: int, record: Record) -> bytes:
     """The SET reply with a mutation token (vBucket UUID and seqno) as HELLO asked."""
     return _pack_set_token(_SET_OK, _TOKEN_LEN, _TOKEN_LEN, opaque, record[CAS],
                            bucket.vbucket_uuid, record[SEQNO])
+
+
+ServeFast = Callable[[Session, Bucket, bytes, int, list[bytes]], int]
+
+#: What the C extension must have been compiled with: its name for each constant -> the
+#: value the protocol package and the engine define.
+C_CONSTANTS = {
+    "HEADER_LEN": HEADER_LEN, "MAX_KEY_LEN": MAX_KEY_LEN, "MAX_VALUE_LEN": MAX_VALUE_LEN,
+    "MAGIC_REQUEST": _REQUEST, "MAGIC_RESPONSE": _RESPONSE,
+    "OP_GET": Opcode.GET, "OP_SET": Opcode.SET, "OP_GETQ": Opcode.GETQ,
+    "OP_GETK": Opcode.GETK, "OP_GETKQ": Opcode.GETKQ, "OP_SETQ": Opcode.SETQ,
+    "DATATYPE_JSON": _JSON, "STORE_EXTRAS_LEN": _STORE_EXTRAS_LEN, "TOKEN_LEN": _TOKEN_LEN,
+    "RECORD_LEN": len(Record.__args__), "RECORD_VALUE": VALUE, "RECORD_FLAGS": FLAGS,
+    "RECORD_CAS": CAS, "RECORD_DATATYPE": DATATYPE, "RECORD_SEQNO": SEQNO,
+    "RECORD_EXPIRY": EXPIRY, "RECORD_LOCK_EXPIRY": LOCK_EXPIRY,
+}
+
+
+def load_c_serve_fast() -> ServeFast | None:
+    """The C ``serve_fast``, or None when the extension was not built; raises when it
+    was compiled with constants that differ from the protocol package's and the
+    engine's (a stale or edited build must not serve with other limits)."""
+    try:
+        from . import _fast_path
+    except ImportError as exc:
+        log.debug("KV fast path: C extension unavailable (%s)", exc)
+        return None
+    drifted = {name: (getattr(_fast_path, name, None), expected)
+               for name, expected in C_CONSTANTS.items()
+               if getattr(_fast_path, name, None) != expected}
+    if drifted:
+        raise RuntimeError(f"cbserver.kv._fast_path was built with other constants than "
+                           f"couchbase.protocol and the engine ((built, expected): "
+                           f"{drifted}); rebuild it with pip install -e .")
+    return _fast_path.serve_fast
+
+
+def _select() -> tuple[ServeFast, str]:
+    """The implementation to use: C unless missing or CBSERVER_PURE_PYTHON is set."""
+    if os.environ.get("CBSERVER_PURE_PYTHON", "") not in ("", "0"):
+        log.debug("KV fast path: pure Python (CBSERVER_PURE_PYTHON is set)")
+        return serve_fast_python, "python"
+    accelerated = load_c_serve_fast()
+    if accelerated is None:
+        return serve_fast_python, "python"
+    log.debug("KV fast path: C extension %s", accelerated.__module__)
+    return accelerated, "c"
+
+
+#: The fast path in use (the name the connection calls) and which one it is.
+serve_fast, IMPLEMENTATION = _select()

@@ -13,7 +13,8 @@ BIG_CAS = (1 << 64) - 2
 
 def _commit(store: BucketStore, upserts=(), deletes=(), truncate=False, purge_before=None,
             counters=None) -> int:
-    return store.commit(truncate=truncate, upserts=list(upserts), deletes=list(deletes), meta=[],
+    return store.commit(truncate=truncate, upserts=[field for row in upserts for field in row],
+                        deletes=[key for (key,) in deletes], meta=[],
                         counters=counters or {}, purge_before=purge_before)
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+from collections.abc import Collection
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -48,12 +49,13 @@ class BackgroundFold:
         """Return True if a fold finished and its outcome waits for :meth:`wait`."""
         return self._running is not None and self._running.done()
 
-    def start(self, segments: list[Path]) -> None:
-        """Fold ``segments`` (sealed, oldest first) on the thread; one fold at a time."""
+    def start(self, segments: list[Path], written_here: Collection[Path] = ()) -> None:
+        """Fold ``segments`` (sealed, oldest first; ``written_here`` as for
+        :func:`.log_compaction.fold_segments`) on the thread; one fold at a time."""
         if self._running is not None:
             raise RuntimeError(f"a fold of {self.path} is already running")
         self._segments = segments
-        self._running = self._executor.submit(self._fold, segments)
+        self._running = self._executor.submit(self._fold, segments, written_here)
         self._running.add_done_callback(self._signal_end)
 
     def wait(self) -> bool:
@@ -80,12 +82,12 @@ class BackgroundFold:
         os.close(self._ended_r)
         os.close(self._ended_w)
 
-    def _fold(self, segments: list[Path]) -> int:
+    def _fold(self, segments: list[Path], written_here: Collection[Path]) -> int:
         if self._writer is None:
             self._writer = BatchWriter(BucketStore.open(self.path, check=False))
         else:
             self._writer.reload_counters()
-        return fold_segments(self._writer, segments)
+        return fold_segments(self._writer, segments, written_here)
 
     def _signal_end(self, _: Future) -> None:
         os.write(self._ended_w, b"\0")

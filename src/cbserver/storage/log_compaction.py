@@ -1,7 +1,10 @@
 """Compaction: fold the commit log's segments into the bucket's SQLite file, then drop them."""
 from __future__ import annotations
 
+import contextlib
+import gc
 import logging
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,13 +16,14 @@ from .log_record import RecordLayoutError, decode_batch, pairs
 log = logging.getLogger("cbserver.storage")
 
 
-def fold_log(writer: BatchWriter, bucket_dir: Path) -> int:
+def fold_log(writer: BatchWriter, bucket_dir: Path, written_here: Collection[Path] = ()) -> int:
     """Fold every segment of ``bucket_dir`` (none may be open for appends); see
     :func:`fold_segments`."""
-    return fold_segments(writer, list_segments(bucket_dir))
+    return fold_segments(writer, list_segments(bucket_dir), written_here)
 
 
-def fold_segments(writer: BatchWriter, segments: list[Path]) -> int:
+def fold_segments(writer: BatchWriter, segments: list[Path],
+                  written_here: Collection[Path] = ()) -> int:
     """Apply the batches of ``segments`` (sealed, oldest first, no older segment left
     unfolded) to SQLite in one transaction, delete them and return the number of log
     entries folded.
@@ -27,16 +31,32 @@ def fold_segments(writer: BatchWriter, segments: list[Path]) -> int:
     The entries are coalesced in log order (the newest state of a key wins), so the
     table ends equal to the logical state. Deleting the segments only after the commit
     makes a crash at any point safe: folding the same records (or a suffix of them, if
-    some segments were already gone) again gives the same table. Raises
+    some segments were already gone) again gives the same table. ``written_here`` are
+    segments this process sealed whole (see :func:`.commit_log.read_segments`). Raises
     CorruptStoreError for a damaged log or a record of an unknown layout (naming the
     segment), sqlite3.Error or OSError (segments kept).
     """
     if not segments:
         return 0
+    with _cyclic_gc_paused():
+        entries, keys = _apply_segments(writer, segments, written_here)
+    remove_segments(segments)
+    log.debug("%s: folded %d log entries (%d keys) from %d segment(s)", segments[0].parent,
+              entries, keys, len(segments))
+    return entries
+
+
+def _apply_segments(writer: BatchWriter, segments: list[Path],
+                    written_here: Collection[Path]) -> tuple[int, int]:
+    """Coalesce the entries of ``segments`` and commit them; return (entries, keys).
+
+    A function of its own so that the coalesced states and the rows are freed when it
+    returns, before the collector is on again: alive at that point, they would all be
+    traversed by the first collection after the fold."""
     newest: dict[bytes, Any] = {}
     seqno = 0
     entries = 0
-    for path, offset, payload in read_segments(segments):
+    for path, offset, payload in read_segments(segments, written_here):
         try:
             batch_seqno, batch = decode_batch(payload)
         except RecordLayoutError as exc:
@@ -47,7 +67,20 @@ def fold_segments(writer: BatchWriter, segments: list[Path]) -> int:
         seqno = max(seqno, batch_seqno)
         entries += len(batch) // 2
     writer.apply(newest, seqno)
-    remove_segments(segments)
-    log.debug("%s: folded %d log entries (%d keys) from %d segment(s)", segments[0].parent,
-              entries, len(newest), len(segments))
-    return entries
+    return entries, len(newest)
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Keep the cyclic garbage collector off while a fold runs, and on again after it if
+    it was on: a fold allocates a tracked tuple per log entry and per row, none of them
+    in a cycle, so the young-generation passes they set off are wasted work (Callgrind:
+    ~740 instructions per folded write). Concurrent folds in one process still leave
+    the collector on at the end: only a fold that turned it off turns it on."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()

@@ -7,7 +7,6 @@ The cost is one fsync per *batch* (the flusher group-commits), not per document.
 """
 from __future__ import annotations
 
-import itertools
 import logging
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -45,8 +44,17 @@ CREATE TABLE meta (
     PRIMARY KEY (namespace, key)
 ) WITHOUT ROWID;
 """
-_UPSERT = "INSERT OR REPLACE INTO docs (key, value, flags, expiry, cas, datatype, seqno) VALUES "
+#: Rows go in as one multi-row statement per chunk (see :meth:`BucketStore.commit`). An
+#: existing key is updated in place (``ON CONFLICT DO UPDATE``), not replaced: ``INSERT OR
+#: REPLACE`` deletes the old row and its key index entry and inserts both again, about 40%
+#: more SQLite work per row (Callgrind: ~24,000 vs ~17,000 instructions per updated row).
+_UPSERT_HEAD = "INSERT INTO docs (key, value, flags, expiry, cas, datatype, seqno) VALUES "
+_UPSERT_TAIL = (" ON CONFLICT (key) DO UPDATE SET value = excluded.value, flags = excluded.flags,"
+                " expiry = excluded.expiry, cas = excluded.cas, datatype = excluded.datatype,"
+                " seqno = excluded.seqno")
 _ROW = "(?,?,?,?,?,?,?)"
+#: Parameters per document row in :meth:`BucketStore.commit`.
+ROW_FIELDS = 7
 _PUT_META = "INSERT OR REPLACE INTO meta (namespace, key, value) VALUES (?, ?, ?)"
 COUNTERS = "bucket"  # meta namespace holding max_cas / max_seqno
 
@@ -133,15 +141,18 @@ class BucketStore:
             yield [StoredDoc(bytes(k), bytes(v), f, e, from_sql_u64(c), d, from_sql_u64(s))
                    for k, v, f, e, c, d, s in rows]
 
-    def commit(self, *, truncate: bool, upserts: list[tuple], deletes: list[tuple],
-               meta: Iterable[MetaOp], counters: dict[str, int], purge_before: int | None) -> int:
+    def commit(self, *, truncate: bool, upserts: list, deletes: list, meta: Iterable[MetaOp],
+               counters: dict[str, int], purge_before: int | None) -> int:
         """Apply one batch in one transaction and return the number of expired rows purged.
 
-        ``upserts`` rows are (key, value, flags, expiry, cas, datatype, seqno) with SQL-safe
-        integers; ``deletes`` rows are 1-tuples of keys. Rows go in as multi-row statements:
-        sqlite3 releases the GIL around every statement step, and a thread that must win the
-        GIL back from a busy event loop per row would crawl. Raises sqlite3.Error on failure,
-        after rolling back, so the caller can retry the same batch.
+        ``upserts`` is flat, :data:`ROW_FIELDS` parameters per row: key, value, flags,
+        expiry, cas, datatype, seqno with SQL-safe integers, and ``deletes`` a list of
+        keys. Flat, because rows go in as multi-row statements, whose parameters are
+        one flat sequence: the caller fills it column by column without a tuple per row,
+        and one statement per chunk means one call instead of one per row (sqlite3
+        releases the GIL around every statement step, and a thread that must win it back
+        per row crawls). Raises sqlite3.Error on failure, after rolling back, so the
+        caller can retry the same batch.
         """
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
@@ -154,10 +165,10 @@ class BucketStore:
                                       (purge_before,)).rowcount
             for chunk in _chunks(deletes, self._max_rows(1)):
                 conn.execute(f"DELETE FROM docs WHERE key IN ({','.join('?' * len(chunk))})",
-                             [key for (key,) in chunk])
-            for chunk in _chunks(upserts, self._max_rows(7)):
-                conn.execute(_UPSERT + ",".join([_ROW] * len(chunk)),
-                             list(itertools.chain.from_iterable(chunk)))
+                             chunk)
+            for chunk in _chunks(upserts, self._max_rows(ROW_FIELDS) * ROW_FIELDS):
+                rows = len(chunk) // ROW_FIELDS
+                conn.execute(_UPSERT_HEAD + ",".join([_ROW] * rows) + _UPSERT_TAIL, chunk)
             for op in meta:
                 if op.value is None:
                     conn.execute("DELETE FROM meta WHERE namespace = ? AND key = ?",

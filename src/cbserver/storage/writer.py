@@ -138,7 +138,7 @@ class _Session:
         if self.folder.busy or not self.unfolded:
             return
         self.log.seal()
-        self.folder.start(list_segments(self.log.bucket_dir))
+        self.folder.start(list_segments(self.log.bucket_dir), self.log.take_sealed())
         self.unfolded = False
         self.overflowing = False
 
@@ -162,7 +162,7 @@ class _Session:
             return True
         self.log.seal()
         try:
-            fold_log(self.writer, self.log.bucket_dir)
+            fold_log(self.writer, self.log.bucket_dir, self.log.take_sealed())
         except (StorageError, sqlite3.Error, OSError) as exc:
             log.error("compaction of %s failed: %s; the log is kept and folded later",
                       self.log.bucket_dir, exc)

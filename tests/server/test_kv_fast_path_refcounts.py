@@ -116,17 +116,19 @@ def refcounts(objects: list[object]) -> list[int]:
     return [sys.getrefcount(each) for each in objects]
 
 
-#: Where the calls under test allocate: this file (the C extension's allocations are
-#: traced to the Python line that called it) and the engine it calls back into. Other
-#: threads left by earlier tests (servers winding down) allocate elsewhere and must not
-#: count.
-_OWN_FILES = [tracemalloc.Filter(True, __file__), tracemalloc.Filter(True, "*/cbserver/*")]
+#: Allocations made under this file's frames: the C extension's (traced to the Python
+#: line that called it) and those of the engine methods it calls back, but not those of
+#: other threads (servers of earlier tests winding down, their expiry pagers).
+_OWN_FILES = [tracemalloc.Filter(True, __file__, all_frames=True)]
+#: Frames kept per traced allocation: the engine methods the C code calls back sit at
+#: most three frames below this file (the C call adds none).
+_FRAMES = 4
 
 
 def traced_growth(work) -> int:
-    """Bytes allocated by this file and cbserver that a second call of ``work`` left over
+    """Bytes allocated under this file's frames that a second call of ``work`` left over
     the first (so caches filled while warming up do not count)."""
-    tracemalloc.start()
+    tracemalloc.start(_FRAMES)
     try:
         work()
         gc.collect()

@@ -1,13 +1,12 @@
 """Compaction: fold the commit log's segments into the bucket's SQLite file, then drop them."""
 from __future__ import annotations
 
-import contextlib
-import gc
 import logging
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+from ..gc_pause import gc_paused
 from .batch_writer import BatchWriter
 from .commit_log import list_segments, read_segments, remove_segments
 from .errors import CorruptStoreError
@@ -38,7 +37,7 @@ def fold_segments(writer: BatchWriter, segments: list[Path],
     """
     if not segments:
         return 0
-    with _cyclic_gc_paused():
+    with gc_paused():
         entries, keys = _apply_segments(writer, segments, written_here)
     remove_segments(segments)
     log.debug("%s: folded %d log entries (%d keys) from %d segment(s)", segments[0].parent,
@@ -68,19 +67,3 @@ def _apply_segments(writer: BatchWriter, segments: list[Path],
         entries += len(batch) // 2
     writer.apply(newest, seqno)
     return entries, len(newest)
-
-
-@contextlib.contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Keep the cyclic garbage collector off while a fold runs, and on again after it if
-    it was on: a fold allocates a tracked tuple per log entry and per row, none of them
-    in a cycle, so the young-generation passes they set off are wasted work (Callgrind:
-    ~740 instructions per folded write). Concurrent folds in one process still leave
-    the collector on at the end: only a fold that turned it off turns it on."""
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if paused:
-            gc.enable()

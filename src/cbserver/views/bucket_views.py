@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterable, Sequence
 from ..engine.item import EXPIRY, SEQNO, Record
 from .ddocs import DesignDocument, DesignDocumentStore
 from .execute import ViewResult, run_query
-from .gc_pause import gc_paused
+from ..gc_pause import gc_paused
 from .indexer import DesignIndex
 from .js import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT
 from .persistence import ViewPersistence

@@ -31,7 +31,7 @@ def implementation_in_child(**env: str) -> str:
 def test_the_c_extension_was_built_and_is_selected_by_default():
     from cbserver.kv import _fast_path  # ImportError here: the build fell back silently
 
-    assert fast_path.load_c_serve_fast() is _fast_path.serve_fast
+    assert fast_path.load_c_fast_path() == (_fast_path.serve_fast, _fast_path.fast_bucket)
     assert implementation_in_child() == "c"
 
 
@@ -43,10 +43,11 @@ def test_cbserver_pure_python_selects_the_python_version(value, expected):
 def test_the_connection_calls_the_selected_implementation():
     from cbserver.kv import connection
 
-    assert connection.serve_fast is fast_path.serve_fast
-    expected = fast_path.serve_fast_python if fast_path.IMPLEMENTATION == "python" else \
-        fast_path.load_c_serve_fast()
-    assert fast_path.serve_fast is expected
+    assert (connection.serve_fast, connection.fast_bucket) == \
+        (fast_path.serve_fast, fast_path.fast_bucket)
+    expected = (fast_path.serve_fast_python, fast_path.fast_bucket_python) \
+        if fast_path.IMPLEMENTATION == "python" else fast_path.load_c_fast_path()
+    assert (fast_path.serve_fast, fast_path.fast_bucket) == expected
 
 
 def test_the_extension_was_compiled_with_the_protocol_constants():

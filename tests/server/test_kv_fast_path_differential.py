@@ -52,9 +52,6 @@ class RecordingBucket(Bucket):
         self.calls.append(("is_plain", record))
         return super().is_plain(record)
 
-    def count_plain(self, gets, sets):
-        self.calls.append(("count_plain", gets, sets))
-        return super().count_plain(gets, sets)
 
 
 def filled_bucket(clock: ManualClock, quota: int, throttled: bool) -> RecordingBucket:

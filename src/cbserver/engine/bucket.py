@@ -84,6 +84,8 @@ class Bucket:
         self.warming_up = False
         self.throttled = False
         self.vbucket_uuid = int(settings.uuid[:16], 16)
+        #: Operation counters for STAT. The KV fast path adds its GET hits and SETs
+        #: (``cmd_get``, ``get_hits``, ``cmd_set``) here itself, once per read.
         self.stats: dict[str, int] = dict.fromkeys(STAT_NAMES, 0)
         #: key -> :data:`~.item.Record`. The KV fast path reads it directly; everything
         #: else goes through the methods below.
@@ -255,16 +257,6 @@ class Bucket:
         now = self.clock()
         return lock_expiry <= now and not 0 < expiry <= now
 
-    def count_plain(self, gets: int, sets: int) -> None:
-        """Add the GET hits and SETs the KV fast path served to the statistics (it counts
-        them per read instead of per request)."""
-        stats = self.stats
-        if gets:
-            stats["cmd_get"] += gets
-            stats["get_hits"] += gets
-        if sets:
-            stats["cmd_set"] += sets
-
     def is_locked(self, item: Item) -> bool:
         """True while ``item`` is under a GET_LOCKED lock."""
         return item.lock_expiry > self.clock()
@@ -316,7 +308,7 @@ class Bucket:
                   datatype: int) -> Record | None:
         """The KV fast path's SET without CAS: the new record when the SET is certain to
         succeed, else None with nothing changed (the caller falls back to :meth:`store`).
-        ``cmd_set`` is left to :meth:`count_plain`."""
+        ``cmd_set`` is left to the fast path, which counts its SETs once per read."""
         old = self.records.get(key)
         if old is None:
             delta = ITEM_OVERHEAD + len(key) + len(value)

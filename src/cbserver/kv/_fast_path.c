@@ -9,7 +9,9 @@
  * same list items, and the same calls into the bucket). Why C: once the Python loop was
  * tuned to the bytecode, the interpreter itself was most of a request's CPU time. The
  * engine stays in Python: a SET is Bucket.set_plain, a record with an expiry or a lock
- * asks Bucket.is_plain, and the statistics are one Bucket.count_plain per call.
+ * asks Bucket.is_plain, and the statistics (cmd_get, get_hits, cmd_set of Bucket.stats)
+ * are added once per call. fast_bucket(session) is the twin of fast_bucket_python: which
+ * bucket, if any, a connection's fast path may serve.
  *
  * The request bytes are untrusted: every length is checked before the bytes it covers
  * are read. Wire constants are #defined below; the module exports them and
@@ -18,6 +20,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -64,8 +67,18 @@ typedef struct {
     PyObject *mutation_seqno;
     PyObject *set_plain;
     PyObject *is_plain;
-    PyObject *count_plain;
+    PyObject *stats;
+    PyObject *cmd_get;
+    PyObject *get_hits;
+    PyObject *cmd_set;
     PyObject *vbucket_uuid;
+    PyObject *bucket;
+    PyObject *server;
+    PyObject *buckets;
+    PyObject *default_name;
+    PyObject *password;
+    PyObject *deleted;
+    PyObject *warming_up;
     PyObject *struct_error;
 } module_state;
 
@@ -480,23 +493,58 @@ open_context(call_context *ctx, PyObject *session, PyObject *bucket, PyObject *d
     return ctx->json < 0 ? -1 : 0;
 }
 
-/* Bucket.count_plain(gets, sets) once per call, when anything was served. */
+/* ``stats[name] += count`` on the bucket's statistics mapping; -1 on error. An exact
+ * dict holding an exact int in range is updated without the generic protocol. */
+static int
+add_stat(PyObject *stats, PyObject *name, Py_ssize_t count)
+{
+    if (PyDict_CheckExact(stats)) {
+        PyObject *old = PyDict_GetItemWithError(stats, name);
+        if (old != NULL && PyLong_CheckExact(old)) {
+            int overflow = 0;
+            long long value = PyLong_AsLongLongAndOverflow(old, &overflow);
+            if (!overflow && value >= 0 && value <= LLONG_MAX - count) {
+                PyObject *sum = PyLong_FromLongLong(value + count);
+                int failed = sum == NULL || PyDict_SetItem(stats, name, sum) < 0;
+                Py_XDECREF(sum);
+                return failed ? -1 : 0;
+            }
+        }
+        if (PyErr_Occurred()) {
+            return -1;
+        }
+    }
+    PyObject *amount = PyLong_FromSsize_t(count);
+    if (amount == NULL) {
+        return -1;
+    }
+    PyObject *old = PyObject_GetItem(stats, name);
+    PyObject *sum = old == NULL ? NULL : PyNumber_InPlaceAdd(old, amount);
+    int failed = sum == NULL || PyObject_SetItem(stats, name, sum) < 0;
+    Py_XDECREF(sum);
+    Py_XDECREF(old);
+    Py_DECREF(amount);
+    return failed ? -1 : 0;
+}
+
+/* The statistics of what one call served, added once (as the Python version does):
+ * cmd_get and get_hits for the GET hits, cmd_set for the SETs. */
 static int
 count_served(call_context *ctx)
 {
     if (ctx->gets == 0 && ctx->sets == 0) {
         return 0;
     }
-    PyObject *args[3] = {ctx->bucket, PyLong_FromSsize_t(ctx->gets),
-                         PyLong_FromSsize_t(ctx->sets)};
-    PyObject *result = NULL;
-    if (args[1] != NULL && args[2] != NULL) {
-        result = PyObject_VectorcallMethod(ctx->st->count_plain, args, 3, NULL);
+    module_state *st = ctx->st;
+    PyObject *stats = PyObject_GetAttr(ctx->bucket, st->stats);
+    if (stats == NULL) {
+        return -1;
     }
-    Py_XDECREF(args[1]);
-    Py_XDECREF(args[2]);
-    Py_XDECREF(result);
-    return result == NULL ? -1 : 0;
+    int failed = (ctx->gets && (add_stat(stats, st->cmd_get, ctx->gets) < 0
+                                || add_stat(stats, st->get_hits, ctx->gets) < 0))
+                 || (ctx->sets && add_stat(stats, st->cmd_set, ctx->sets) < 0);
+    Py_DECREF(stats);
+    return failed ? -1 : 0;
 }
 
 PyDoc_STRVAR(serve_fast_doc,
@@ -565,8 +613,86 @@ done:
     return result;
 }
 
+/* True (1) when ``bucket.<name>`` is true, 0 when false, -1 on error. */
+static int
+attr_is_true(PyObject *object, PyObject *name)
+{
+    PyObject *value = PyObject_GetAttr(object, name);
+    if (value == NULL) {
+        return -1;
+    }
+    int truth = PyObject_IsTrue(value);
+    Py_DECREF(value);
+    return truth;
+}
+
+/* The ``default`` bucket when it exists and has no password (a new reference), else
+ * None; what Session.data_bucket gives a connection that chose no bucket. */
+static PyObject *
+open_default_bucket(module_state *st, PyObject *session)
+{
+    PyObject *server = PyObject_GetAttr(session, st->server);
+    if (server == NULL) {
+        return NULL;
+    }
+    PyObject *buckets = PyObject_GetAttr(server, st->buckets);
+    Py_DECREF(server);
+    if (buckets == NULL) {
+        return NULL;
+    }
+    PyObject *bucket = PyDict_CheckExact(buckets)
+        ? Py_XNewRef(PyDict_GetItemWithError(buckets, st->default_name))
+        : PyObject_CallMethodOneArg(buckets, st->get, st->default_name);
+    Py_DECREF(buckets);
+    if (bucket == NULL) {
+        return PyErr_Occurred() ? NULL : Py_NewRef(Py_None);
+    }
+    if (bucket == Py_None) {
+        return bucket;
+    }
+    /* Bucket.password is settings.password; read without the property's frame. */
+    PyObject *settings = PyObject_GetAttr(bucket, st->settings);
+    int locked = settings == NULL ? -1 : attr_is_true(settings, st->password);
+    Py_XDECREF(settings);
+    if (locked != 0) {
+        Py_DECREF(bucket);
+        return locked < 0 ? NULL : Py_NewRef(Py_None);
+    }
+    return bucket;
+}
+
+PyDoc_STRVAR(fast_bucket_doc,
+"fast_bucket(session) -> Bucket | None\n\n"
+"The bucket the fast path may serve for ``session``; None when every request must take\n"
+"the full path (no bucket, bucket deleted or warming up). The C twin of\n"
+"cbserver.kv.fast_path.fast_bucket_python.");
+
+static PyObject *
+fast_bucket(PyObject *module, PyObject *session)
+{
+    module_state *st = PyModule_GetState(module);
+    PyObject *bucket = PyObject_GetAttr(session, st->bucket);
+    if (bucket == Py_None) {
+        Py_DECREF(bucket);
+        bucket = open_default_bucket(st, session);
+    }
+    if (bucket == NULL || bucket == Py_None) {
+        return bucket;
+    }
+    int closed = attr_is_true(bucket, st->deleted);
+    if (closed == 0) {
+        closed = attr_is_true(bucket, st->warming_up);
+    }
+    if (closed != 0) {
+        Py_DECREF(bucket);
+        return closed < 0 ? NULL : Py_NewRef(Py_None);
+    }
+    return bucket;
+}
+
 static PyMethodDef methods[] = {
     {"serve_fast", (PyCFunction)(void (*)(void))serve_fast, METH_FASTCALL, serve_fast_doc},
+    {"fast_bucket", fast_bucket, METH_O, fast_bucket_doc},
     {NULL, NULL, 0, NULL},
 };
 
@@ -579,8 +705,12 @@ exec_module(PyObject *module)
         {&st->settings, "settings"}, {&st->num_vbuckets, "num_vbuckets"},
         {&st->records, "records"}, {&st->get, "get"}, {&st->json, "json"},
         {&st->mutation_seqno, "mutation_seqno"}, {&st->set_plain, "set_plain"},
-        {&st->is_plain, "is_plain"}, {&st->count_plain, "count_plain"},
-        {&st->vbucket_uuid, "vbucket_uuid"},
+        {&st->is_plain, "is_plain"}, {&st->stats, "stats"}, {&st->cmd_get, "cmd_get"},
+        {&st->get_hits, "get_hits"}, {&st->cmd_set, "cmd_set"},
+        {&st->vbucket_uuid, "vbucket_uuid"}, {&st->bucket, "bucket"},
+        {&st->server, "server"}, {&st->buckets, "buckets"}, {&st->default_name, "default"},
+        {&st->password, "password"}, {&st->deleted, "deleted"},
+        {&st->warming_up, "warming_up"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         *names[i].slot = PyUnicode_InternFromString(names[i].name);
@@ -637,8 +767,18 @@ clear_module(PyObject *module)
     Py_CLEAR(st->mutation_seqno);
     Py_CLEAR(st->set_plain);
     Py_CLEAR(st->is_plain);
-    Py_CLEAR(st->count_plain);
+    Py_CLEAR(st->stats);
+    Py_CLEAR(st->cmd_get);
+    Py_CLEAR(st->get_hits);
+    Py_CLEAR(st->cmd_set);
     Py_CLEAR(st->vbucket_uuid);
+    Py_CLEAR(st->bucket);
+    Py_CLEAR(st->server);
+    Py_CLEAR(st->buckets);
+    Py_CLEAR(st->default_name);
+    Py_CLEAR(st->password);
+    Py_CLEAR(st->deleted);
+    Py_CLEAR(st->warming_up);
     Py_CLEAR(st->struct_error);
     return 0;
 }
@@ -655,8 +795,8 @@ static PyModuleDef_Slot slots[] = {
 };
 
 PyDoc_STRVAR(module_doc,
-"The KV fast path of cbserver.kv.fast_path in C: serve_fast, with the wire constants it\n"
-"was compiled with (checked against couchbase.protocol at import).");
+"The KV fast path of cbserver.kv.fast_path in C: serve_fast and fast_bucket, with the\n"
+"wire constants it was compiled with (checked against couchbase.protocol at import).");
 
 static struct PyModuleDef module_def = {
     PyModuleDef_HEAD_INIT,

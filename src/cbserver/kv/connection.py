@@ -11,7 +11,7 @@ from couchbase.protocol import (HEADER_LEN, MAX_KEY_LEN, MAX_VALUE_LEN, Frame, F
 from couchbase.protocol.frames import HEADER, build_frame, parse_header
 
 from .dispatch import HANDLERS, KEYED
-from .fast_path import serve_fast
+from .fast_path import fast_bucket, serve_fast
 from .responses import error
 from .state import Session
 
@@ -28,19 +28,6 @@ MAX_REQUEST_BODY = 2 * MAX_VALUE_LEN + 64 * 1024
 _KEY_ERROR = f"key must be 1 to {MAX_KEY_LEN} bytes"
 _REQUEST = int(Magic.REQUEST)
 _unpack_header = HEADER.unpack_from
-
-
-def _fast_bucket(session: Session) -> "Bucket | None":
-    """The bucket the fast path may serve; None when every request must take the full
-    path (no bucket, bucket deleted or warming up)."""
-    bucket = session.bucket
-    if bucket is None:
-        bucket = session.data_bucket()
-        if bucket is None:
-            return None
-    if bucket.deleted or bucket.warming_up:
-        return None
-    return bucket
 
 
 class KVProtocol(asyncio.Protocol):
@@ -88,7 +75,7 @@ class KVProtocol(asyncio.Protocol):
             self._partial = None
         session = self.session
         out: list[bytes] = []
-        bucket = _fast_bucket(session)
+        bucket = fast_bucket(session)
         pos = 0 if bucket is None else serve_fast(session, bucket, data, 0, out)
         if pos == len(data):
             if out:
@@ -137,7 +124,7 @@ class KVProtocol(asyncio.Protocol):
             reason = self._serve(frame, out)
             if reason is not None:
                 break
-            bucket = _fast_bucket(session)
+            bucket = fast_bucket(session)
             if bucket is not None:
                 pos = serve_fast(session, bucket, data, pos, out)
         transport = self.transport

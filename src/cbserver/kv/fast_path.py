@@ -172,8 +172,27 @@ def serve_fast_python(session: Session, bucket: Bucket, data: bytes, pos: int,
             break
         pos = stop
     if gets or sets:
-        bucket.count_plain(gets, sets)
+        stats = bucket.stats
+        if gets:
+            stats["cmd_get"] += gets
+            stats["get_hits"] += gets
+        if sets:
+            stats["cmd_set"] += sets
     return pos
+
+
+def fast_bucket_python(session: Session) -> Bucket | None:
+    """The bucket the fast path may serve for ``session``; None when every request must
+    take the full path (no bucket, bucket deleted or warming up). The reference for
+    ``_fast_path.fast_bucket``."""
+    bucket = session.bucket
+    if bucket is None:
+        bucket = session.data_bucket()
+        if bucket is None:
+            return None
+    if bucket.deleted or bucket.warming_up:
+        return None
+    return bucket
 
 
 def _set_token_reply(bucket: Bucket, opaque: int, record: Record) -> bytes:
@@ -183,6 +202,7 @@ def _set_token_reply(bucket: Bucket, opaque: int, record: Record) -> bytes:
 
 
 ServeFast = Callable[[Session, Bucket, bytes, int, list[bytes]], int]
+FastBucket = Callable[[Session], "Bucket | None"]
 
 #: What the C extension must have been compiled with: its name for each constant -> the
 #: value the protocol package and the engine define.
@@ -198,8 +218,9 @@ C_CONSTANTS = {
 }
 
 
-def load_c_serve_fast() -> ServeFast | None:
-    """The C ``serve_fast``, or None when the extension was not built; raises when it
+def load_c_fast_path() -> tuple[ServeFast, FastBucket] | None:
+    """The C ``serve_fast`` and ``fast_bucket``, or None when the extension was not
+    built; raises when it
     was compiled with constants that differ from the protocol package's and the
     engine's (a stale or edited build must not serve with other limits)."""
     try:
@@ -214,20 +235,20 @@ def load_c_serve_fast() -> ServeFast | None:
         raise RuntimeError(f"cbserver.kv._fast_path was built with other constants than "
                            f"couchbase.protocol and the engine ((built, expected): "
                            f"{drifted}); rebuild it with pip install -e .")
-    return _fast_path.serve_fast
+    return _fast_path.serve_fast, _fast_path.fast_bucket
 
 
-def _select() -> tuple[ServeFast, str]:
+def _select() -> tuple[ServeFast, FastBucket, str]:
     """The implementation to use: C unless missing or CBSERVER_PURE_PYTHON is set."""
     if os.environ.get("CBSERVER_PURE_PYTHON", "") not in ("", "0"):
         log.debug("KV fast path: pure Python (CBSERVER_PURE_PYTHON is set)")
-        return serve_fast_python, "python"
-    accelerated = load_c_serve_fast()
+        return serve_fast_python, fast_bucket_python, "python"
+    accelerated = load_c_fast_path()
     if accelerated is None:
-        return serve_fast_python, "python"
-    log.debug("KV fast path: C extension %s", accelerated.__module__)
-    return accelerated, "c"
+        return serve_fast_python, fast_bucket_python, "python"
+    log.debug("KV fast path: C extension %s", accelerated[0].__module__)
+    return *accelerated, "c"
 
 
-#: The fast path in use (the name the connection calls) and which one it is.
-serve_fast, IMPLEMENTATION = _select()
+#: The fast path in use (the names the connection calls) and which one it is.
+serve_fast, fast_bucket, IMPLEMENTATION = _select()

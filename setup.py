@@ -1,8 +1,9 @@
-"""Build hook for the optional C accelerator of cbserver's KV fast path.
+"""Build hook for cbserver's optional C accelerators (KV fast path, view document cut).
 
 Everything else about the package is declared in pyproject.toml. The extension is
 ``optional``: where it cannot be compiled (no compiler or no Python headers) the install
-goes on and :mod:`cbserver.kv.fast_path` runs its pure-Python version.
+goes on, :mod:`cbserver.kv.fast_path` runs its pure-Python version and
+:mod:`cbserver.views.doc_cut` maps whole documents.
 """
 import sys
 
@@ -12,5 +13,7 @@ WARNINGS = [] if sys.platform == "win32" else ["-Wall", "-Wextra"]
 
 setup(ext_modules=[
     Extension("cbserver.kv._fast_path", ["src/cbserver/kv/_fast_path.c"],
+              extra_compile_args=WARNINGS, optional=True),
+    Extension("cbserver.views._json_cut", ["src/cbserver/views/_json_cut.c"],
               extra_compile_args=WARNINGS, optional=True),
 ])

@@ -2,7 +2,9 @@
 
 Maps run in batches (see :mod:`.map_batch`); every call has a CPU-time and a memory
 limit.  A runaway (timeout, out of memory, stack overflow) discards the context, which
-is rebuilt on the next call, so no other document, view or client is affected.
+is rebuilt on the next call, so no other document, view or client is affected.  The
+runtime also knows, from its map sources, which document members the maps can read
+(:func:`.map_reads.read_members`), so that batches may cut documents down to them.
 """
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from typing import Any, Sequence
 import quickjs
 
 from .js_prelude import PRELUDE
+from .map_reads import read_members
 
 log = logging.getLogger(__name__)
 
@@ -66,17 +69,30 @@ class JsRuntime:
 
     def __init__(self, maps: Sequence[str], reduces: dict[int, str],
                  time_limit: float = DEFAULT_TIME_LIMIT,
-                 memory_limit: int = DEFAULT_MEMORY_LIMIT) -> None:
+                 memory_limit: int = DEFAULT_MEMORY_LIMIT, cut_documents: bool = True) -> None:
         self._maps = list(maps)
         self._reduces = dict(reduces)
         self._time_limit = time_limit
         self._memory_limit = memory_limit
+        self._cut_documents = cut_documents
+        names = read_members(self._maps) if cut_documents else None
+        self._read_members = None if names is None else tuple(name.encode() for name in names)
         self._context: quickjs.Context | None = None
         self._thread: int | None = None
 
     def fresh(self) -> "JsRuntime":
         """Return a runtime of the same functions and limits with no context yet (for a worker)."""
-        return JsRuntime(self._maps, self._reduces, self._time_limit, self._memory_limit)
+        return JsRuntime(self._maps, self._reduces, self._time_limit, self._memory_limit,
+                         self._cut_documents)
+
+    @property
+    def read_members(self) -> tuple[bytes, ...] | None:
+        """Return the UTF-8 names of the only members the maps can read, or None for all.
+
+        None also when the runtime was made with ``cut_documents=False`` (the reference
+        behaviour, mapping whole documents).
+        """
+        return self._read_members
 
     def _ctx(self) -> quickjs.Context:
         """Return a live context for the calling thread, compiling the functions if needed."""

@@ -1,4 +1,10 @@
-"""JavaScript prelude of every view context: emit, the 2.x helpers and the batch drivers."""
+"""JavaScript prelude of every view context: emit, the 2.x helpers and the batch drivers.
+
+It ends by making ``Object.prototype`` non-extensible: no view function can add a getter
+or a method that every document would inherit, so what one map does to the prototype
+cannot change what another map (or a later batch) sees, and documents cut down to the
+members the maps read (:mod:`.map_reads`) behave exactly as whole ones.
+"""
 
 PRELUDE = r"""
 var __kv = null;
@@ -108,4 +114,6 @@ function __reduce(view, keysJson, valuesJson, rereduce) {
   var result = __reduces[view](JSON.parse(keysJson), JSON.parse(valuesJson), rereduce);
   return JSON.stringify([result === undefined ? null : result]);
 }
+
+Object.preventExtensions(Object.prototype);
 """

@@ -13,6 +13,15 @@ text from a table of digit strings.  A document that makes a map throw records a
 for that document only; a runaway (time, memory, stack) costs only the document that
 caused it (a batch that runs out of time restarts at the document it stopped in, which
 is blamed only when it alone exceeds the limit), the rest of the batch is mapped again.
+
+Before a batch is mapped as JSON, each document is cut down to the top-level members the
+maps can read (:attr:`.js.JsRuntime.read_members`, a static analysis of the map sources)
+by the C cutter of :mod:`.doc_cut`, when it is built: QuickJS then parses a fraction of
+each document, and what the maps emit or throw is the same as for the whole document (a
+value that is not a strictly valid JSON object, in strictly valid UTF-8, stays whole).
+The base64 retry of values that are not JSON maps them whole.  The CPU-time and memory
+limits of a batch now apply to the cut texts: a document whose unread members alone would
+have exhausted them no longer does.
 """
 from __future__ import annotations
 
@@ -24,6 +33,7 @@ from itertools import chain
 from typing import Any, Sequence
 
 from ..engine.item import CAS, EXPIRY, FLAGS, SEQNO, VALUE, Record
+from .doc_cut import CUT
 from .js import JsError, JsRuntime
 
 SEPARATOR = "\x1e"
@@ -120,7 +130,11 @@ def _call(runtime: JsRuntime, docs: Sequence[tuple[str, Record]], start: int, st
     cas = [record[CAS] & _U64_MASK for record in records]
     rev_hex = struct.pack(">" + "QII" * len(records),
                           *chain.from_iterable(zip(cas, expirations, flags))).hex()
-    texts, kinds = _texts([record[VALUE] for record in records], as_base64)
+    values = [record[VALUE] for record in records]
+    names = runtime.read_members
+    if names is not None and not as_base64 and CUT is not None:
+        values = CUT(values, names)
+    texts, kinds = _texts(values, as_base64)
     ids = json.dumps([doc_id for doc_id, _ in span], ensure_ascii=False)
     seqnos = ",".join([str(record[SEQNO]) for record in records])
     answer = runtime.map_batch(texts, ids, seqnos, rev_hex, _one_or_all(expirations),

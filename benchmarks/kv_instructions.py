@@ -102,7 +102,8 @@ def feed(mode: str, requests: int) -> None:
     if transport.closed:
         raise RuntimeError(f"the server closed the connection while serving {mode} requests")
     bucket = server.buckets["default"]
-    served = bucket.stats["cmd_get"] + bucket.stats["cmd_set"]
+    figures = bucket.statistics()
+    served = figures["cmd_get"] + figures["cmd_set"]
     expected = len(reads) * per_read + requests // per_read * per_read
     if served != expected or bucket.stats["get_misses"]:
         raise RuntimeError(f"{mode}: served {served} of {expected} requests, "

@@ -1,12 +1,12 @@
 """The engine side of the KV fast path: ``set_plain`` and ``is_plain`` on a bucket's
 records act exactly like store(SET) / get when they act, and change nothing when they
-decline (the fast path that calls them adds ``cmd_set``, ``cmd_get`` and ``get_hits``)."""
+decline; the fast path's counters show in ``statistics`` as the full path's do."""
 from __future__ import annotations
 
 from clocks import ManualClock
 
 from cbserver.engine import Bucket, BucketSettings, Item
-from cbserver.engine.bucket import SET
+from cbserver.engine.bucket import FAST_GETS, FAST_SETS, SET
 from couchbase.protocol import Status
 
 
@@ -26,7 +26,7 @@ def twins() -> tuple[Bucket, Bucket, ManualClock]:
 
 
 def snapshot(bucket: Bucket) -> tuple:
-    return (dict(bucket.stats), bucket.mem_used, bucket.seqno,
+    return (bucket.statistics(), bucket.mem_used, bucket.seqno,
             [(k, it.value, it.cas) for k, it in bucket.items()])
 
 
@@ -44,8 +44,8 @@ def test_set_plain_matches_store():
         assert status == Status.SUCCESS
         assert fields(Item.from_record(key, record)) == fields(expected)
         assert plain.records[key] is record
-    plain.stats["cmd_set"] += len(cases)  # what the fast path adds for these SETs
-    assert plain.stats == full.stats
+    plain.fast_counts[FAST_SETS] += len(cases)  # what the fast path adds for these SETs
+    assert plain.statistics() == full.statistics()
     assert plain.mem_used == full.mem_used
     assert [fields(it) for _, it in plain.items()] == [fields(it) for _, it in full.items()]
 
@@ -117,3 +117,15 @@ def test_records_are_replaced_never_changed():
     assert bucket.unlock(b"k", locked.cas) == Status.SUCCESS
     assert bucket.records[b"k"][-1] == 0.0 and bucket.records[b"k"][2] == locked.cas
     assert item.lock_expiry == 0.0
+
+
+def test_statistics_add_the_fast_path_counters_to_the_full_paths():
+    bucket, _ = make()
+    bucket.store(SET, b"k", b"v", 0, 0)
+    bucket.get(b"k")
+    bucket.fast_counts[FAST_GETS] += 3
+    bucket.fast_counts[FAST_SETS] += 2
+    figures = bucket.statistics()
+    assert (figures["cmd_get"], figures["get_hits"], figures["get_misses"],
+            figures["cmd_set"]) == (4, 4, 0, 3)
+    assert bucket.stats["cmd_get"] == 1  # the full path's own counters are untouched

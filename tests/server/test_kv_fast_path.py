@@ -214,7 +214,7 @@ def test_fast_path_counts_stats_and_notifies_listeners(server_factory):
             pass
 
     srv.call(bucket.subscribe, Listener())
-    before = dict(bucket.stats)
+    before = bucket.statistics()
     with KV(srv.kv_port) as kv:
         keys = [unique_key("counted") for _ in range(5)]
         kv.sock.sendall(b"".join(fast_path_request(Opcode.SET, k, STORE_EXTRAS, b"x")
@@ -223,7 +223,7 @@ def test_fast_path_counts_stats_and_notifies_listeners(server_factory):
         kv.sock.sendall(b"".join(fast_path_request(Opcode.GET, k) for k in keys))
         assert all(kv.recv().status == Status.SUCCESS for _ in keys)
     assert seen == keys
-    after = bucket.stats
+    after = bucket.statistics()
     assert after["cmd_set"] - before["cmd_set"] == 5
     assert after["cmd_get"] - before["cmd_get"] == 5
     assert after["get_hits"] - before["get_hits"] == 5
@@ -291,7 +291,7 @@ def test_stats_counted_per_read_include_a_fallback_in_the_middle(server_factory)
     bucket = srv.server.buckets["default"]
     with KV(srv.kv_port) as kv:
         key, missing = unique_key("batch"), unique_key("batch-missing")
-        before = dict(bucket.stats)
+        before = bucket.statistics()
         kv.sock.sendall(b"".join((
             fast_path_request(Opcode.SET, key, STORE_EXTRAS, b"x", opaque=1),
             fast_path_request(Opcode.GET, key, opaque=2),
@@ -305,7 +305,7 @@ def test_stats_counted_per_read_include_a_fallback_in_the_middle(server_factory)
     assert [r.status for r in replies] == [Status.SUCCESS, Status.SUCCESS, Status.KEY_ENOENT,
                                            Status.SUCCESS, Status.SUCCESS]
     assert replies[-1].value == b"y"
-    after = bucket.stats
+    after = bucket.statistics()
     delta = {name: after[name] - before[name]
              for name in ("cmd_get", "get_hits", "get_misses", "cmd_set", "total_items")}
     assert delta == {"cmd_get": 4, "get_hits": 3, "get_misses": 1, "cmd_set": 2,

@@ -144,7 +144,8 @@ def twins(quota: int, throttled: bool, json: bool, mutation_seqno: bool) -> list
 
 def state(bucket: RecordingBucket) -> tuple:
     """Everything of a bucket the fast path may change, and the calls it made."""
-    return (list(bucket.records.items()), bucket.stats, bucket.mem_used, bucket.seqno,
+    return (list(bucket.records.items()), bucket.stats, bucket.fast_counts.tolist(),
+            bucket.mem_used, bucket.seqno,
             bucket._cas, bucket._tombstones, bucket.calls)
 
 

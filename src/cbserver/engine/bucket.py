@@ -6,6 +6,7 @@ import logging
 import re
 import time
 import uuid
+from array import array
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -84,9 +85,11 @@ class Bucket:
         self.warming_up = False
         self.throttled = False
         self.vbucket_uuid = int(settings.uuid[:16], 16)
-        #: Operation counters for STAT. The KV fast path adds its GET hits and SETs
-        #: (``cmd_get``, ``get_hits``, ``cmd_set``) here itself, once per read.
+        #: Operation counters of the full path; :meth:`statistics` adds the fast path's.
         self.stats: dict[str, int] = dict.fromkeys(STAT_NAMES, 0)
+        #: GET hits and SETs the KV fast path served (indexes :data:`FAST_GETS`,
+        #: :data:`FAST_SETS`): machine integers it adds to in place once per read.
+        self.fast_counts = array("q", bytes(8 * FAST_COUNTS))
         #: key -> :data:`~.item.Record`. The KV fast path reads it directly; everything
         #: else goes through the methods below.
         self.records: dict[bytes, Record] = {}
@@ -257,6 +260,15 @@ class Bucket:
         now = self.clock()
         return lock_expiry <= now and not 0 < expiry <= now
 
+    def statistics(self) -> dict[str, int]:
+        """The operation counters as STAT reports them: the full path's and the fast path's."""
+        figures = dict(self.stats)
+        gets, sets = self.fast_counts[FAST_GETS], self.fast_counts[FAST_SETS]
+        figures["cmd_get"] += gets
+        figures["get_hits"] += gets
+        figures["cmd_set"] += sets
+        return figures
+
     def is_locked(self, item: Item) -> bool:
         """True while ``item`` is under a GET_LOCKED lock."""
         return item.lock_expiry > self.clock()
@@ -308,7 +320,7 @@ class Bucket:
                   datatype: int) -> Record | None:
         """The KV fast path's SET without CAS: the new record when the SET is certain to
         succeed, else None with nothing changed (the caller falls back to :meth:`store`).
-        ``cmd_set`` is left to the fast path, which counts its SETs once per read."""
+        The fast path counts its SETs in :attr:`fast_counts` once per read."""
         old = self.records.get(key)
         if old is None:
             delta = ITEM_OVERHEAD + len(key) + len(value)
@@ -470,6 +482,10 @@ class Bucket:
         self.stats["expired"] += len(expired)
         return len(expired)
 
+
+#: Slots of :attr:`Bucket.fast_counts`: GET hits (``cmd_get`` and ``get_hits``) and SETs.
+FAST_GETS, FAST_SETS = range(2)
+FAST_COUNTS = 2
 
 STAT_NAMES = (
     "cmd_get", "get_hits", "get_misses", "cmd_set", "delete_hits", "delete_misses",

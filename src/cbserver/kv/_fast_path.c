@@ -9,8 +9,8 @@
  * same list items, and the same calls into the bucket). Why C: once the Python loop was
  * tuned to the bytecode, the interpreter itself was most of a request's CPU time. The
  * engine stays in Python: a SET is Bucket.set_plain, a record with an expiry or a lock
- * asks Bucket.is_plain, and the statistics (cmd_get, get_hits, cmd_set of Bucket.stats)
- * are added once per call. fast_bucket(session) is the twin of fast_bucket_python: which
+ * asks Bucket.is_plain, and the GET hits and SETs served are added to the machine
+ * integers of Bucket.fast_counts once per call (Bucket.statistics reports them). fast_bucket(session) is the twin of fast_bucket_python: which
  * bucket, if any, a connection's fast path may serve.
  *
  * The request bytes are untrusted: every length is checked before the bytes it covers
@@ -20,7 +20,6 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-#include <limits.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -53,6 +52,10 @@
 #define RECORD_SEQNO 4
 #define RECORD_EXPIRY 5
 #define RECORD_LOCK_EXPIRY 6
+/* Bucket.fast_counts: GET hits, SETs. */
+#define FAST_GETS 0
+#define FAST_SETS 1
+#define FAST_COUNTS 2
 
 #define U8_MAX 0xffULL
 #define U32_MAX 0xffffffffULL
@@ -67,10 +70,7 @@ typedef struct {
     PyObject *mutation_seqno;
     PyObject *set_plain;
     PyObject *is_plain;
-    PyObject *stats;
-    PyObject *cmd_get;
-    PyObject *get_hits;
-    PyObject *cmd_set;
+    PyObject *fast_counts;
     PyObject *vbucket_uuid;
     PyObject *bucket;
     PyObject *server;
@@ -493,58 +493,37 @@ open_context(call_context *ctx, PyObject *session, PyObject *bucket, PyObject *d
     return ctx->json < 0 ? -1 : 0;
 }
 
-/* ``stats[name] += count`` on the bucket's statistics mapping; -1 on error. An exact
- * dict holding an exact int in range is updated without the generic protocol. */
-static int
-add_stat(PyObject *stats, PyObject *name, Py_ssize_t count)
-{
-    if (PyDict_CheckExact(stats)) {
-        PyObject *old = PyDict_GetItemWithError(stats, name);
-        if (old != NULL && PyLong_CheckExact(old)) {
-            int overflow = 0;
-            long long value = PyLong_AsLongLongAndOverflow(old, &overflow);
-            if (!overflow && value >= 0 && value <= LLONG_MAX - count) {
-                PyObject *sum = PyLong_FromLongLong(value + count);
-                int failed = sum == NULL || PyDict_SetItem(stats, name, sum) < 0;
-                Py_XDECREF(sum);
-                return failed ? -1 : 0;
-            }
-        }
-        if (PyErr_Occurred()) {
-            return -1;
-        }
-    }
-    PyObject *amount = PyLong_FromSsize_t(count);
-    if (amount == NULL) {
-        return -1;
-    }
-    PyObject *old = PyObject_GetItem(stats, name);
-    PyObject *sum = old == NULL ? NULL : PyNumber_InPlaceAdd(old, amount);
-    int failed = sum == NULL || PyObject_SetItem(stats, name, sum) < 0;
-    Py_XDECREF(sum);
-    Py_XDECREF(old);
-    Py_DECREF(amount);
-    return failed ? -1 : 0;
-}
-
-/* The statistics of what one call served, added once (as the Python version does):
- * cmd_get and get_hits for the GET hits, cmd_set for the SETs. */
+/* The fast path's counters of one call added to Bucket.fast_counts once: a writable
+ * buffer of at least FAST_COUNTS int64 (an array("q")). */
 static int
 count_served(call_context *ctx)
 {
     if (ctx->gets == 0 && ctx->sets == 0) {
         return 0;
     }
-    module_state *st = ctx->st;
-    PyObject *stats = PyObject_GetAttr(ctx->bucket, st->stats);
-    if (stats == NULL) {
+    PyObject *counts = PyObject_GetAttr(ctx->bucket, ctx->st->fast_counts);
+    if (counts == NULL) {
         return -1;
     }
-    int failed = (ctx->gets && (add_stat(stats, st->cmd_get, ctx->gets) < 0
-                                || add_stat(stats, st->get_hits, ctx->gets) < 0))
-                 || (ctx->sets && add_stat(stats, st->cmd_set, ctx->sets) < 0);
-    Py_DECREF(stats);
-    return failed ? -1 : 0;
+    Py_buffer view;
+    int failed = PyObject_GetBuffer(counts, &view, PyBUF_WRITABLE | PyBUF_FORMAT) < 0;
+    Py_DECREF(counts);
+    if (failed) {
+        return -1;
+    }
+    if (view.itemsize != sizeof(int64_t) || view.format == NULL || strcmp(view.format, "q")
+            || view.len < FAST_COUNTS * (Py_ssize_t)sizeof(int64_t)) {
+        PyErr_Format(PyExc_TypeError, "Bucket.fast_counts must be an array('q') of at "
+                     "least %d counters, not format %s of %zd bytes", FAST_COUNTS,
+                     view.format == NULL ? "?" : view.format, view.len);
+        PyBuffer_Release(&view);
+        return -1;
+    }
+    int64_t *slots = view.buf;
+    slots[FAST_GETS] += ctx->gets;
+    slots[FAST_SETS] += ctx->sets;
+    PyBuffer_Release(&view);
+    return 0;
 }
 
 PyDoc_STRVAR(serve_fast_doc,
@@ -705,8 +684,7 @@ exec_module(PyObject *module)
         {&st->settings, "settings"}, {&st->num_vbuckets, "num_vbuckets"},
         {&st->records, "records"}, {&st->get, "get"}, {&st->json, "json"},
         {&st->mutation_seqno, "mutation_seqno"}, {&st->set_plain, "set_plain"},
-        {&st->is_plain, "is_plain"}, {&st->stats, "stats"}, {&st->cmd_get, "cmd_get"},
-        {&st->get_hits, "get_hits"}, {&st->cmd_set, "cmd_set"},
+        {&st->is_plain, "is_plain"}, {&st->fast_counts, "fast_counts"},
         {&st->vbucket_uuid, "vbucket_uuid"}, {&st->bucket, "bucket"},
         {&st->server, "server"}, {&st->buckets, "buckets"}, {&st->default_name, "default"},
         {&st->password, "password"}, {&st->deleted, "deleted"},
@@ -738,6 +716,7 @@ exec_module(PyObject *module)
         {"RECORD_FLAGS", RECORD_FLAGS}, {"RECORD_CAS", RECORD_CAS},
         {"RECORD_DATATYPE", RECORD_DATATYPE}, {"RECORD_SEQNO", RECORD_SEQNO},
         {"RECORD_EXPIRY", RECORD_EXPIRY}, {"RECORD_LOCK_EXPIRY", RECORD_LOCK_EXPIRY},
+        {"FAST_GETS", FAST_GETS}, {"FAST_SETS", FAST_SETS}, {"FAST_COUNTS", FAST_COUNTS},
     };
     for (size_t i = 0; i < sizeof constants / sizeof constants[0]; i++) {
         if (PyModule_AddIntConstant(module, constants[i].name, constants[i].value) < 0) {
@@ -767,10 +746,7 @@ clear_module(PyObject *module)
     Py_CLEAR(st->mutation_seqno);
     Py_CLEAR(st->set_plain);
     Py_CLEAR(st->is_plain);
-    Py_CLEAR(st->stats);
-    Py_CLEAR(st->cmd_get);
-    Py_CLEAR(st->get_hits);
-    Py_CLEAR(st->cmd_set);
+    Py_CLEAR(st->fast_counts);
     Py_CLEAR(st->vbucket_uuid);
     Py_CLEAR(st->bucket);
     Py_CLEAR(st->server);

@@ -9,7 +9,8 @@ miss, a lock, a CAS, odd extras, a full quota, another opcode or magic, an incom
 frame, ...), and the connection serves that one through the full path (dispatch table
 and handler modules), which owns every error reply. The replies built here are
 byte-for-byte the ones :mod:`.retrieve` and :mod:`.store` build, and the statistics
-end up the same (counted once per call instead of per request).
+end up the same (counted once per call instead of per request, in
+``Bucket.fast_counts``).
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from couchbase.protocol import HEADER_LEN, MAX_KEY_LEN, MAX_VALUE_LEN, Datatype,
 from couchbase.protocol.extras import MUTATION_TOKEN, STORE
 
 from cbserver.engine import Bucket
+from cbserver.engine.bucket import FAST_COUNTS, FAST_GETS, FAST_SETS
 from cbserver.engine.item import (CAS, DATATYPE, EXPIRY, FLAGS, LOCK_EXPIRY, SEQNO, VALUE,
                                   Record)
 
@@ -93,7 +95,8 @@ def serve_fast_python(session: Session, bucket: Bucket, data: bytes, pos: int,
                       _setq: int = _SETQ, _set_ok: int = _SET_OK, _cas: int = CAS,
                       _unpack_get: _Unpack = _unpack_get, _unpack_set: _Unpack = _unpack_set,
                       _pack_get: _Pack = _pack_get, _pack_getk: _Pack = _pack_getk,
-                      _pack_set: _Pack = _pack_set,
+                      _pack_set: _Pack = _pack_set, _fast_gets: int = FAST_GETS,
+                      _fast_sets: int = FAST_SETS,
                       _len: Callable[[bytes], int] = len) -> int:
     """Serve the fast-path requests of ``data`` from ``pos`` on, appending their replies
     to ``out``; return the offset of the first request left for the full path.
@@ -172,12 +175,9 @@ def serve_fast_python(session: Session, bucket: Bucket, data: bytes, pos: int,
             break
         pos = stop
     if gets or sets:
-        stats = bucket.stats
-        if gets:
-            stats["cmd_get"] += gets
-            stats["get_hits"] += gets
-        if sets:
-            stats["cmd_set"] += sets
+        counts = bucket.fast_counts
+        counts[_fast_gets] += gets
+        counts[_fast_sets] += sets
     return pos
 
 
@@ -215,6 +215,7 @@ C_CONSTANTS = {
     "RECORD_LEN": len(Record.__args__), "RECORD_VALUE": VALUE, "RECORD_FLAGS": FLAGS,
     "RECORD_CAS": CAS, "RECORD_DATATYPE": DATATYPE, "RECORD_SEQNO": SEQNO,
     "RECORD_EXPIRY": EXPIRY, "RECORD_LOCK_EXPIRY": LOCK_EXPIRY,
+    "FAST_GETS": FAST_GETS, "FAST_SETS": FAST_SETS, "FAST_COUNTS": FAST_COUNTS,
 }
 
 

@@ -40,7 +40,7 @@ def _default(session: Session, bucket: Bucket, arg: str) -> Stats:
         ("vb_active_num", bucket.num_vbuckets),
         ("vb_replica_num", 0),
     ]
-    stats.extend(bucket.stats.items())
+    stats.extend(bucket.statistics().items())
     stats.extend(server.persistence_stats(bucket).items())
     return stats
 

@@ -3,14 +3,14 @@ environment can force the Python one; the extension was compiled with the protoc
 constants, compiles without warnings and refuses arguments it cannot serve."""
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
-import sys
 import sysconfig
 from pathlib import Path
 
 import pytest
+
+from support.child_python import printed_in_child
 
 from cbserver.kv import fast_path
 from cbserver.server import Server, ServerConfig
@@ -20,12 +20,8 @@ WHICH = "from cbserver.kv import fast_path; print(fast_path.IMPLEMENTATION)"
 
 
 def implementation_in_child(**env: str) -> str:
-    """IMPLEMENTATION as a fresh interpreter with ``env`` added/removed sees it."""
-    child_env = {k: v for k, v in os.environ.items() if k != "CBSERVER_PURE_PYTHON"}
-    child_env.update(env)
-    done = subprocess.run([sys.executable, "-c", WHICH], env=child_env, capture_output=True,
-                          text=True, check=True)
-    return done.stdout.strip()
+    """IMPLEMENTATION as a fresh interpreter with ``env`` added sees it."""
+    return printed_in_child(WHICH, **env)
 
 
 def test_the_c_extension_was_built_and_is_selected_by_default():

@@ -73,6 +73,17 @@ def test_the_beer_sample_views_are_the_same_with_and_without_the_cut(counting_cu
     assert [len(rows) for rows in with_cut[0]] == [len(records), 1411]
 
 
+def map_cut_and_whole(maps: list[str], docs: list, members: tuple[bytes, ...]) -> tuple:
+    """Map ``docs`` cut by the C cutter (the maps must read exactly ``members``) and whole."""
+    runtimes = (JsRuntime(maps, {}), JsRuntime(maps, {}, cut_documents=False))
+    assert runtimes[0].read_members == members
+    previous, map_batch.CUT = map_batch.CUT, _json_cut.cut
+    try:
+        return tuple(map_documents(runtime, docs) for runtime in runtimes)
+    finally:
+        map_batch.CUT = previous
+
+
 #: Documents of every kind: generated objects, other JSON texts, JSON-like text that is
 #: not JSON, invalid UTF-8, the batch separator, empty values.
 VALUES = st.one_of(
@@ -91,14 +102,8 @@ VALUES = st.one_of(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(VALUES, min_size=1, max_size=12))
 def test_generated_documents_map_the_same_with_and_without_the_cut(values):
-    runtimes = (JsRuntime(MAPS, {}), JsRuntime(MAPS, {}, cut_documents=False))
-    assert runtimes[0].read_members == (b"a", b"city", b"type")
     docs = [(f"doc{n}", record(value, n)) for n, value in enumerate(values)]
-    previous, map_batch.CUT = map_batch.CUT, _json_cut.cut
-    try:
-        cut, whole = (map_documents(runtime, docs) for runtime in runtimes)
-    finally:
-        map_batch.CUT = previous
+    cut, whole = map_cut_and_whole(MAPS, docs, (b"a", b"city", b"type"))
     assert cut == whole
 
 
@@ -113,15 +118,9 @@ PROTOTYPE_MAPS = [
 
 @pytest.mark.parametrize("source", PROTOTYPE_MAPS, ids=["getter", "assignment"])
 def test_maps_cannot_extend_object_prototype_so_cut_documents_stay_invisible(source):
-    runtimes = (JsRuntime([source], {}), JsRuntime([source], {}, cut_documents=False))
-    assert runtimes[0].read_members == ((b"probe",) if "defineProperty" in source
-                                        else (b"probe", b"type"))
     docs = [(f"doc{n}", record(b'{"type": "t", "secret": %d}' % n, n)) for n in range(3)]
-    previous, map_batch.CUT = map_batch.CUT, _json_cut.cut
-    try:
-        cut, whole = (map_documents(runtime, docs) for runtime in runtimes)
-    finally:
-        map_batch.CUT = previous
+    cut, whole = map_cut_and_whole(
+        [source], docs, (b"probe",) if "defineProperty" in source else (b"probe", b"type"))
     assert cut == whole
     assert not any(b"secret" in json.dumps(row).encode() for row in cut.rows)
     if "defineProperty" in source:

@@ -4,7 +4,6 @@ straight over many calls, failed ones included."""
 from __future__ import annotations
 
 import gc
-import os
 import shutil
 import subprocess
 import sys
@@ -13,6 +12,7 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+from support.child_python import printed_in_child
 
 from cbserver.views import doc_cut, map_batch
 
@@ -33,11 +33,7 @@ GROWTH_LIMIT = 64 * 1024
 
 def cut_in_child(**env: str) -> str:
     """Whether a fresh interpreter with ``env`` added has a cutter."""
-    child_env = {k: v for k, v in os.environ.items() if k != "CBSERVER_PURE_PYTHON"}
-    child_env.update(env)
-    done = subprocess.run([sys.executable, "-c", WHICH], env=child_env, capture_output=True,
-                          text=True, check=True)
-    return done.stdout.strip()
+    return printed_in_child(WHICH, **env)
 
 
 def test_the_c_extension_was_built_and_map_batches_use_it():

@@ -3,14 +3,11 @@ environment can force the Python one; the extension was compiled with the protoc
 constants, compiles without warnings and refuses arguments it cannot serve."""
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sysconfig
 from pathlib import Path
 
 import pytest
 
-from support.child_python import printed_in_child
+from support.c_extensions import assert_compiles_without_warnings, printed_in_child
 
 from cbserver.kv import fast_path
 from cbserver.server import Server, ServerConfig
@@ -53,13 +50,8 @@ def test_the_extension_was_compiled_with_the_protocol_constants():
     assert built == fast_path.C_CONSTANTS
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
 def test_the_source_compiles_without_warnings(tmp_path):
-    include = sysconfig.get_paths()["include"]
-    done = subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-c",
-                           f"-I{include}", str(SOURCE), "-o", str(tmp_path / "fast_path.o")],
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    assert_compiles_without_warnings(SOURCE, tmp_path)
 
 
 @pytest.mark.parametrize("args, error", [

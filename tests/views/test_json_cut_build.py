@@ -4,15 +4,12 @@ straight over many calls, failed ones included."""
 from __future__ import annotations
 
 import gc
-import shutil
-import subprocess
 import sys
-import sysconfig
 import tracemalloc
 from pathlib import Path
 
 import pytest
-from support.child_python import printed_in_child
+from support.c_extensions import assert_compiles_without_warnings, printed_in_child
 
 from cbserver.views import doc_cut, map_batch
 
@@ -49,13 +46,8 @@ def test_cbserver_pure_python_turns_the_cut_off(value, expected):
     assert cut_in_child(CBSERVER_PURE_PYTHON=value) == expected
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
 def test_the_source_compiles_without_warnings(tmp_path):
-    include = sysconfig.get_paths()["include"]
-    done = subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-c",
-                           f"-I{include}", str(SOURCE), "-o", str(tmp_path / "json_cut.o")],
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
+    assert_compiles_without_warnings(SOURCE, tmp_path)
 
 
 def traced_growth(work) -> int:

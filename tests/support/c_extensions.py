@@ -1,0 +1,33 @@
+"""Helpers for the tests of cbserver's optional C extensions: what a fresh interpreter
+chooses under an environment, and whether a source compiles without warnings."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+
+def printed_in_child(code: str, **env: str) -> str:
+    """What ``code`` prints in a fresh interpreter with ``env`` added to this one's,
+    ``CBSERVER_PURE_PYTHON`` removed unless given."""
+    child_env = {k: v for k, v in os.environ.items() if k != "CBSERVER_PURE_PYTHON"}
+    child_env.update(env)
+    done = subprocess.run([sys.executable, "-c", code], env=child_env, capture_output=True,
+                          text=True, check=True)
+    return done.stdout.strip()
+
+
+def assert_compiles_without_warnings(source: Path, out_dir: Path) -> None:
+    """Compile ``source`` with gcc, every warning an error (skips where gcc is missing)."""
+    if shutil.which("gcc") is None:
+        pytest.skip("gcc is not installed")
+    include = sysconfig.get_paths()["include"]
+    done = subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-c",
+                           f"-I{include}", str(source), "-o", str(out_dir / "object.o")],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

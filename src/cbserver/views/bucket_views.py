@@ -150,7 +150,7 @@ class BucketViews:
             current.ddoc = ddoc
             return ddoc
         design = DesignIndex(ddoc, self._time_limit, self._memory_limit)
-        with gc_paused():
+        with gc_paused(promote=True):
             design.build(records, self._now())
         self.indexes[name] = design
         self.dirty = True
@@ -202,7 +202,7 @@ class BucketViews:
         for ddoc in self.ddocs:
             design = DesignIndex(ddoc, self._time_limit, self._memory_limit)
             saved = state["indexes"].get(ddoc.name)
-            with gc_paused():
+            with gc_paused(promote=True):
                 if saved is not None and design.restore(saved):
                     design.catch_up(records, saved.get("seqno", state.get("seqno", 0)), now)
                 else:

@@ -53,6 +53,7 @@ def _run_child(write_fd: int, runtime: JsRuntime, records: Sequence[tuple[bytes,
         payload = memoryview(marshal.dumps(work(runtime.fresh(), records, now, start, stop)))
         while payload:
             payload = payload[os.write(write_fd, payload):]
+        os.close(write_fd)  # the parent sees the end now, not after this process is torn down
         status = 0
     except BaseException:  # noqa: BLE001 - anything a worker hits is reported by its status
         os.write(2, f"cbserver view build worker {os.getpid()} failed:\n"
@@ -117,25 +118,40 @@ def parallel_build(runtime: JsRuntime, records: Sequence[tuple[bytes, Record]], 
     bounds = [len(records) * i // workers for i in range(workers + 1)]
     spawned: list[tuple[int, int]] = []
     answers: dict[int, bytes] = {}
+    part: Part = ([], [])
+    failure: WorkerFailed | None = None
     try:
         for start, stop in zip(bounds, bounds[1:]):
             spawned.append(_spawn(runtime, records, now, start, stop, work))
         answers = _read_all(spawned, timeout)
+        try:
+            part = _merge(spawned, answers, runtime.view_count)
+        except WorkerFailed as exc:
+            failure = exc
     finally:
         for _, fd in spawned:
             os.close(fd)
         codes = {pid: _reap(pid, kill=pid not in answers) for pid, _ in spawned}
-    rows: list[list] = [[] for _ in range(runtime.view_count)]
-    errors: list[list] = []
     for pid, _ in spawned:
         if codes[pid] not in (0, None):
             raise WorkerFailed(f"worker {pid} exited with status {codes[pid]}")
+    if failure is not None:
+        raise failure
+    return part
+
+
+def _merge(spawned: list[tuple[int, int]], answers: dict[int, bytes], views: int) -> Part:
+    """Parse every worker's answer and merge the parts into sorted rows per view (done
+    while the workers' processes are still being torn down); raises WorkerFailed."""
+    rows: list[list] = [[] for _ in range(views)]
+    errors: list[list] = []
+    for pid, _ in spawned:
         try:
             part_rows, part_errors = marshal.loads(answers[pid])
         except (EOFError, ValueError, TypeError) as exc:
             raise WorkerFailed(f"worker {pid} sent an unreadable answer: {exc}") from None
-        if len(part_rows) != len(rows):
-            raise WorkerFailed(f"worker {pid} sent {len(part_rows)} views, not {len(rows)}")
+        if len(part_rows) != views:
+            raise WorkerFailed(f"worker {pid} sent {len(part_rows)} views, not {views}")
         for merged, part in zip(rows, part_rows):
             merged.extend(part)
         errors.extend(part_errors)

@@ -8,6 +8,7 @@ runtime also knows, from its map sources, which document members the maps can re
 """
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import threading
@@ -74,16 +75,17 @@ class JsRuntime:
         self._reduces = dict(reduces)
         self._time_limit = time_limit
         self._memory_limit = memory_limit
-        self._cut_documents = cut_documents
         names = read_members(self._maps) if cut_documents else None
         self._read_members = None if names is None else tuple(name.encode() for name in names)
         self._context: quickjs.Context | None = None
         self._thread: int | None = None
 
     def fresh(self) -> "JsRuntime":
-        """Return a runtime of the same functions and limits with no context yet (for a worker)."""
-        return JsRuntime(self._maps, self._reduces, self._time_limit, self._memory_limit,
-                         self._cut_documents)
+        """Return a runtime of the same functions, limits and read members with no context
+        yet (for a worker; the analysis of the sources is not run again)."""
+        twin = copy.copy(self)
+        twin._context = twin._thread = None
+        return twin
 
     @property
     def read_members(self) -> tuple[bytes, ...] | None:

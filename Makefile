@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml setup.py src/cbserver/kv/_fast_path.c \
 	./scripts/system-deps.sh run
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip uninstall -q -y quickjs  # replaced by quickjs-ng (same import name)
 	$(PY) -m pip install -q -e '.[server,app,test]'
 	touch $(STAMP)
 

@@ -59,10 +59,12 @@ function __fatal(e) {
   return e instanceof InternalError;
 }
 
+// One flat string: QuickJS-ng keeps a concatenation as a rope string, which its Python
+// wrapper cannot hand back; a join is flat.
 function __result() {
   var state = __state;
-  return JSON.stringify([state.position, __kv, state.errors, state.notJson]) + "\x1e" +
-         __at.join(",");
+  return [JSON.stringify([state.position, __kv, state.errors, state.notJson]),
+          __at.join(",")].join("\x1e");
 }
 
 function __mapBatch(texts, idsJson, seqText, revHex, expirationsJson, flagsJson, kinds) {

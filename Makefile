@@ -10,7 +10,8 @@ SDK4_STAMP := $(SDK4_VENV)/.installed-$(SDK4_VERSION)
 .PHONY: run test bench server clean system-deps sdk4
 
 $(STAMP): pyproject.toml setup.py src/cbserver/kv/_fast_path.c \
-		src/cbserver/views/_json_cut.c scripts/system-deps.sh
+		src/cbserver/views/_json_cut.c src/cbserver/views/_collate.c \
+		scripts/system-deps.sh
 	./scripts/system-deps.sh run
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip

@@ -1,9 +1,11 @@
-"""Build hook for cbserver's optional C accelerators (KV fast path, view document cut).
+"""Build hook for cbserver's optional C accelerators (KV fast path, view document cut,
+view collation).
 
 Everything else about the package is declared in pyproject.toml. The extension is
 ``optional``: where it cannot be compiled (no compiler or no Python headers) the install
 goes on, :mod:`cbserver.kv.fast_path` runs its pure-Python version and
-:mod:`cbserver.views.doc_cut` maps whole documents.
+:mod:`cbserver.views.doc_cut` maps whole documents and
+:mod:`cbserver.views.collation` computes sort keys in Python.
 """
 import sys
 
@@ -15,5 +17,7 @@ setup(ext_modules=[
     Extension("cbserver.kv._fast_path", ["src/cbserver/kv/_fast_path.c"],
               extra_compile_args=WARNINGS, optional=True),
     Extension("cbserver.views._json_cut", ["src/cbserver/views/_json_cut.c"],
+              extra_compile_args=WARNINGS, optional=True),
+    Extension("cbserver.views._collate", ["src/cbserver/views/_collate.c"],
               extra_compile_args=WARNINGS, optional=True),
 ])

@@ -5,12 +5,21 @@ collation: type order ``null < false < true < numbers < strings < arrays < objec
 numbers as doubles, strings by the ICU root collator (tertiary strength), arrays and
 objects element by element with a shorter prefix first.  Indexes then sort, bisect and
 compare keys as bytes, with no comparison callbacks.
+
+:func:`python_sort_key` is the reference; :data:`sort_key` is the C version of it from
+:mod:`cbserver.views._collate` when that extension was built and ``CBSERVER_PURE_PYTHON``
+is not set, else the reference.  Both share one string cache and one ICU key function.
 """
 from __future__ import annotations
 
+import logging
+import os
 import struct
 import threading
+from types import ModuleType
 from typing import Any, Callable
+
+log = logging.getLogger(__name__)
 
 _NULL = b"\x01"
 _FALSE = b"\x02"
@@ -98,7 +107,7 @@ def _number(value: float | int) -> bytes:
 
 def _array(value: list[Any] | tuple[Any, ...]) -> bytes:
     """Return the sort key of an array: its elements in order, then the end marker."""
-    return b"".join([_ARRAY, *map(sort_key, value), _END])
+    return b"".join([_ARRAY, *map(python_sort_key, value), _END])
 
 
 def _object(value: dict[str, Any]) -> bytes:
@@ -106,7 +115,7 @@ def _object(value: dict[str, Any]) -> bytes:
     out = [_OBJECT]
     for name, member in value.items():
         out.append(_string(name))
-        out.append(sort_key(member))
+        out.append(python_sort_key(member))
     out.append(_END)
     return b"".join(out)
 
@@ -117,12 +126,42 @@ _KEYS: dict[type, Callable[[Any], bytes]] = {
 }
 
 
-def sort_key(value: Any) -> bytes:
+def python_sort_key(value: Any) -> bytes:
     """Return the byte string whose order is the view collation order of ``value``."""
     encode = _KEYS.get(type(value))
     if encode is None:
         raise TypeError(f"cannot collate a value of type {type(value).__name__}: {value!r}")
     return encode(value)
+
+
+def configure_c(module: ModuleType) -> None:
+    """Hand the C module this module's string cache, ICU key function and cache size."""
+    module.configure(_string_cache, _string_key, STRING_CACHE_SIZE)
+
+
+def load_c() -> ModuleType | None:
+    """Return the configured C module, or None when the extension was not built."""
+    try:
+        from . import _collate
+    except ImportError as exc:
+        log.debug("view collation: C extension unavailable (%s)", exc)
+        return None
+    configure_c(_collate)
+    return _collate
+
+
+def _select() -> ModuleType | None:
+    """Return the C module to use, unless it is missing or CBSERVER_PURE_PYTHON is set."""
+    if os.environ.get("CBSERVER_PURE_PYTHON", "") not in ("", "0"):
+        log.debug("view collation: Python (CBSERVER_PURE_PYTHON is set)")
+        return None
+    return load_c()
+
+
+#: The C module (``sort_key``, ``rows``) in use, or None for the Python reference.
+C_COLLATE = _select()
+#: The sort key function every index, query and reduce uses.
+sort_key: Callable[[Any], bytes] = python_sort_key if C_COLLATE is None else C_COLLATE.sort_key
 
 
 def collate(left: Any, right: Any) -> int:

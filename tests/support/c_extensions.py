@@ -1,12 +1,16 @@
 """Helpers for the tests of cbserver's optional C extensions: what a fresh interpreter
-chooses under an environment, and whether a source compiles without warnings."""
+chooses under an environment, whether a source compiles without warnings, and how much
+memory a repeated piece of work leaves behind."""
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
+import tracemalloc
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -31,3 +35,18 @@ def assert_compiles_without_warnings(source: Path, out_dir: Path) -> None:
                            f"-I{include}", str(source), "-o", str(out_dir / "object.o")],
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def traced_growth(work: Callable[[], object]) -> int:
+    """Bytes a second run of ``work`` left allocated over the first (warm caches excluded)."""
+    tracemalloc.start()
+    try:
+        work()
+        gc.collect()
+        first = tracemalloc.take_snapshot()
+        work()
+        gc.collect()
+        second = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    return sum(stat.size_diff for stat in second.compare_to(first, "filename"))

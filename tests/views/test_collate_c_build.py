@@ -3,18 +3,16 @@ CBSERVER_PURE_PYTHON selects the Python reference; the source compiles without w
 and many calls, failed ones included, leak neither memory nor references."""
 from __future__ import annotations
 
-import gc
 import os
-import shutil
 import subprocess
 import sys
-import sysconfig
-import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from support.c_extensions import (assert_compiles_without_warnings, printed_in_child,
+                                  traced_growth)
 
 from cbserver.views import build_part, collation, execute, index
 
@@ -30,11 +28,7 @@ GROWTH_LIMIT = 64 * 1024
 
 def selection_in_child(**env: str) -> str:
     """Whether a fresh interpreter with ``env`` added uses the Python keys and rows."""
-    child_env = {k: v for k, v in os.environ.items() if k != "CBSERVER_PURE_PYTHON"}
-    child_env.update(env)
-    done = subprocess.run([sys.executable, "-c", WHICH], env=child_env, capture_output=True,
-                          text=True, check=True)
-    return done.stdout.strip()
+    return printed_in_child(WHICH, **env)
 
 
 def test_the_c_extension_was_built_and_every_caller_uses_it():
@@ -64,28 +58,8 @@ def test_an_unconfigured_module_says_so():
     assert "configure() was not called" in done.stdout
 
 
-@pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
 def test_the_source_compiles_without_warnings(tmp_path):
-    include = sysconfig.get_paths()["include"]
-    done = subprocess.run(["gcc", "-O2", "-Wall", "-Wextra", "-Werror", "-fPIC", "-c",
-                           f"-I{include}", str(SOURCE), "-o", str(tmp_path / "collate.o")],
-                          capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-
-
-def traced_growth(work) -> int:
-    """Bytes a second run of ``work`` left allocated over the first (warm caches excluded)."""
-    tracemalloc.start()
-    try:
-        work()
-        gc.collect()
-        first = tracemalloc.take_snapshot()
-        work()
-        gc.collect()
-        second = tracemalloc.take_snapshot()
-    finally:
-        tracemalloc.stop()
-    return sum(stat.size_diff for stat in second.compare_to(first, "filename"))
+    assert_compiles_without_warnings(SOURCE, tmp_path)
 
 
 class KeyFailure(Exception):

@@ -3,13 +3,12 @@ environment can turn it off; it compiles without warnings and keeps its referenc
 straight over many calls, failed ones included."""
 from __future__ import annotations
 
-import gc
 import sys
-import tracemalloc
 from pathlib import Path
 
 import pytest
-from support.c_extensions import assert_compiles_without_warnings, printed_in_child
+from support.c_extensions import (assert_compiles_without_warnings, printed_in_child,
+                                  traced_growth)
 
 from cbserver.views import doc_cut, map_batch
 
@@ -48,21 +47,6 @@ def test_cbserver_pure_python_turns_the_cut_off(value, expected):
 
 def test_the_source_compiles_without_warnings(tmp_path):
     assert_compiles_without_warnings(SOURCE, tmp_path)
-
-
-def traced_growth(work) -> int:
-    """Bytes a second run of ``work`` left allocated over the first (warm caches excluded)."""
-    tracemalloc.start()
-    try:
-        work()
-        gc.collect()
-        first = tracemalloc.take_snapshot()
-        work()
-        gc.collect()
-        second = tracemalloc.take_snapshot()
-    finally:
-        tracemalloc.stop()
-    return sum(stat.size_diff for stat in second.compare_to(first, "filename"))
 
 
 def test_many_calls_leak_neither_memory_nor_references():

@@ -15,7 +15,6 @@ end up the same (counted once per call instead of per request, in
 from __future__ import annotations
 
 import logging
-import os
 import struct
 from collections.abc import Callable
 
@@ -26,6 +25,7 @@ from cbserver.engine import Bucket
 from cbserver.engine.bucket import FAST_COUNTS, FAST_GETS, FAST_SETS
 from cbserver.engine.item import (CAS, DATATYPE, EXPIRY, FLAGS, LOCK_EXPIRY, SEQNO, VALUE,
                                   Record)
+from cbserver.pure_python import pure_python_requested
 
 from .state import Session
 
@@ -241,7 +241,7 @@ def load_c_fast_path() -> tuple[ServeFast, FastBucket] | None:
 
 def _select() -> tuple[ServeFast, FastBucket, str]:
     """The implementation to use: C unless missing or CBSERVER_PURE_PYTHON is set."""
-    if os.environ.get("CBSERVER_PURE_PYTHON", "") not in ("", "0"):
+    if pure_python_requested():
         log.debug("KV fast path: pure Python (CBSERVER_PURE_PYTHON is set)")
         return serve_fast_python, fast_bucket_python, "python"
     accelerated = load_c_fast_path()

@@ -13,11 +13,12 @@ is not set, else the reference.  Both share one string cache and one ICU key fun
 from __future__ import annotations
 
 import logging
-import os
 import struct
 import threading
 from types import ModuleType
 from typing import Any, Callable
+
+from ..pure_python import pure_python_requested
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +153,7 @@ def load_c() -> ModuleType | None:
 
 def _select() -> ModuleType | None:
     """Return the C module to use, unless it is missing or CBSERVER_PURE_PYTHON is set."""
-    if os.environ.get("CBSERVER_PURE_PYTHON", "") not in ("", "0"):
+    if pure_python_requested():
         log.debug("view collation: Python (CBSERVER_PURE_PYTHON is set)")
         return None
     return load_c()

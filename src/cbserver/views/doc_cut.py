@@ -9,8 +9,9 @@ reference behaviour: a Python cutter would cost more than the parse it saves.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable, Sequence
+
+from ..pure_python import pure_python_requested
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ def load_c_cut() -> Cut | None:
 
 def _select() -> Cut | None:
     """Return the cutter to use: the C one unless it is missing or CBSERVER_PURE_PYTHON is set."""
-    if os.environ.get("CBSERVER_PURE_PYTHON", "") not in ("", "0"):
+    if pure_python_requested():
         log.debug("view document cut: off (CBSERVER_PURE_PYTHON is set)")
         return None
     return load_c_cut()

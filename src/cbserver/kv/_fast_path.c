@@ -212,6 +212,19 @@ lookup_record(call_context *ctx, PyObject *key)
     return record;
 }
 
+/* True (1) when ``object.<name>`` is true, 0 when false, -1 on error. */
+static int
+attr_is_true(PyObject *object, PyObject *name)
+{
+    PyObject *value = PyObject_GetAttr(object, name);
+    if (value == NULL) {
+        return -1;
+    }
+    int truth = PyObject_IsTrue(value);
+    Py_DECREF(value);
+    return truth;
+}
+
 /*
  * True (1) when a GET may serve ``record``: no expiry and no lock, or Bucket.is_plain
  * says it is neither locked nor expired now; 0 when not, -1 on error.
@@ -345,12 +358,7 @@ append_set_reply(call_context *ctx, const unsigned char *request, PyObject *key,
                  PyObject *record)
 {
     module_state *st = ctx->st;
-    PyObject *token = PyObject_GetAttr(ctx->session, st->mutation_seqno);
-    if (token == NULL) {
-        return -1;
-    }
-    int with_token = PyObject_IsTrue(token);
-    Py_DECREF(token);
+    int with_token = attr_is_true(ctx->session, st->mutation_seqno);
     if (with_token < 0) {
         return -1;
     }
@@ -484,12 +492,7 @@ open_context(call_context *ctx, PyObject *session, PyObject *bucket, PyObject *d
             return -1;
         }
     }
-    PyObject *json = PyObject_GetAttr(session, st->json);
-    if (json == NULL) {
-        return -1;
-    }
-    ctx->json = PyObject_IsTrue(json);
-    Py_DECREF(json);
+    ctx->json = attr_is_true(session, st->json);
     return ctx->json < 0 ? -1 : 0;
 }
 
@@ -590,19 +593,6 @@ done:
     Py_XDECREF(ctx.records);
     Py_XDECREF(ctx.lookup);
     return result;
-}
-
-/* True (1) when ``bucket.<name>`` is true, 0 when false, -1 on error. */
-static int
-attr_is_true(PyObject *object, PyObject *name)
-{
-    PyObject *value = PyObject_GetAttr(object, name);
-    if (value == NULL) {
-        return -1;
-    }
-    int truth = PyObject_IsTrue(value);
-    Py_DECREF(value);
-    return truth;
 }
 
 /* The ``default`` bucket when it exists and has no password (a new reference), else

@@ -1,4 +1,5 @@
 """Catching an index up with the bucket: builds racing with drains, restores of snapshots."""
+import gc
 import json
 
 from cbserver.views.bucket_views import BucketViews
@@ -54,3 +55,23 @@ def test_restore_rebuilds_an_index_saved_for_other_views():
     fresh = BucketViews("default", bucket.num_vbuckets)
     fresh.restore(state, bucket.records_snapshot())
     assert fresh.indexes["d"].builds == 1 and fresh.dirty
+
+
+def test_a_new_design_document_is_set_up_and_built_with_the_collector_paused(monkeypatch):
+    # A full collection owed by earlier work (loading the documents) must not land inside
+    # the design document's PUT: compiling its functions allocates enough to trigger one.
+    from cbserver.views import bucket_views
+
+    seen = []
+    original = bucket_views.DesignIndex
+
+    def recording(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(bucket_views, "DesignIndex", recording)
+    bucket, views, _ = make_views()
+    put(bucket, "a", {"type": "t"})
+    assert gc.isenabled()
+    views.put_design("d", BY_TYPE, bucket.records_snapshot())
+    assert seen == [False] and gc.isenabled()

@@ -1,9 +1,7 @@
-"""Forked parallel full builds: the same index as the in-process build, and a safe fallback."""
+"""Full builds split over threads: the same index, order and errors as the serial build."""
 import gzip
 import json
-import logging
-import os
-import signal
+import threading
 
 import pytest
 
@@ -12,12 +10,10 @@ from cbserver.views.build_part import build_part
 from cbserver.views.ddocs import parse_design_document
 from cbserver.views.indexer import DesignIndex
 from cbserver.views.js import JsRuntime
-from cbserver.views.parallel_build import WorkerFailed, can_fork, parallel_build
+from cbserver.views.parallel_build import parallel_build
 
 from .conftest import BEER_DIR
 from .engine_helpers import Clock
-
-pytestmark = pytest.mark.skipif(not can_fork(), reason="needs os.fork and two CPUs")
 
 FAILING_VIEWS = {"views": {
     "picky": {"map": "function (doc, meta) { if (doc.bad) throw new Error('bad ' + meta.id);"
@@ -60,7 +56,7 @@ def failing_items():
 
 
 def build(raw_ddoc, items, workers, time_limit=2.0):
-    """Build a design index with ``workers`` processes (1: the in-process build)."""
+    """Build a design index in ``workers`` threads (1: the serial build)."""
     design = DesignIndex(parse_design_document("d", json.dumps(raw_ddoc).encode(), 1), time_limit)
     design.workers = workers
     design.parallel_min_docs = 0
@@ -104,39 +100,36 @@ def test_parallel_build_keeps_incremental_updates_working():
     assert picky["doc0005"] == [[5, ["doc0005", "json"]]] and "doc0006" not in picky
 
 
-def crash(runtime, records, now, start, stop):
-    """A worker that dies of a signal before answering."""
-    os.kill(os.getpid(), signal.SIGKILL)
+def test_empty_and_tiny_slices_equal_serial():
+    runtime = JsRuntime(["function (doc, meta) { emit(meta.id, doc.n); }"], {})
+    records, now = stored_items({f"k{n}": b'{"n": %d}' % n for n in range(3)}), Clock()()
+    serial = build_part(runtime, records, now, 0, len(records))
+    assert parallel_build(runtime, records, now, 5) == serial
+    assert parallel_build(runtime, [], now, 2) == build_part(runtime, [], now, 0, 0)
 
 
-def fail(runtime, records, now, start, stop):
-    """A worker whose work raises."""
-    raise RuntimeError(f"cannot map {records[start][0]!r}")
-
-
-def garbage(runtime, records, now, start, stop):
-    """A worker that answers something other than a part."""
-    return ([[]] * 5, [])
-
-
-@pytest.mark.parametrize("work, cause", [(crash, "status -9"), (fail, "status 1"),
-                                         (garbage, "5 views, not 1")])
-def test_worker_failure_is_reported(work, cause):
+def test_slices_run_on_other_threads_in_contexts_of_their_own(monkeypatch):
+    used = []
     runtime = JsRuntime(["function (doc, meta) { emit(meta.id, null); }"], {})
-    records, now = stored_items({f"k{n}": b"{}" for n in range(10)}), Clock()()
-    with pytest.raises(WorkerFailed, match=cause):
-        parallel_build(runtime, records, now, 2, work=work)
-    assert parallel_build(runtime, records, now, 2) == build_part(runtime, records, now, 0, 10)
+    original = JsRuntime.map_batch
+
+    def recording(self, *args):
+        used.append((self, threading.get_ident()))
+        return original(self, *args)
+
+    records, now = stored_items({f"k{n:03d}": b"{}" for n in range(40)}), Clock()()
+    serial = build_part(runtime, records, now, 0, len(records))
+    monkeypatch.setattr(JsRuntime, "map_batch", recording)
+    assert parallel_build(runtime, records, now, 4) == serial
+    assert len(used) == 4 and len({id(rt) for rt, _ in used}) == 4
+    caller = threading.get_ident()
+    assert [thread == caller for rt, thread in used if rt is runtime] == [True]
+    assert sum(thread == caller for _, thread in used) == 1
 
 
-def test_worker_timeout_falls_back_to_in_process_build(caplog):
-    slow = {"views": {"v": {"map": "function (doc, meta) { var t = Date.now();"
-                                   " if (doc.slow) while (Date.now() - t < 300) {}"
-                                   " emit(meta.id, doc.slow || 0); }"}}}
-    items = stored_items({"a": b'{"slow": 1}', "b": b"{}", "c": b"{}"})
-    design = DesignIndex(parse_design_document("d", json.dumps(slow).encode(), 1))
-    design.workers, design.parallel_min_docs, design.worker_timeout = 2, 0, 0.05
-    with caplog.at_level(logging.WARNING, logger="cbserver.views.indexer"):
-        design.build(items, Clock()())
-    assert "parallel build of _design/d failed (no answer within" in caplog.text
-    assert design.views["v"].snapshot() == {"a": [["a", 1]], "b": [["b", 0]], "c": [["c", 0]]}
+def test_a_failing_slice_raises_in_the_caller():
+    runtime = JsRuntime(["function (doc, meta) { emit(meta.id, null); }"], {})
+    records = stored_items({f"k{n}": b"{}" for n in range(10)})
+    records[7] = (records[7][0], None)
+    with pytest.raises(TypeError):
+        parallel_build(runtime, records, Clock()(), 2)

@@ -149,8 +149,8 @@ class BucketViews:
         if current is not None and current.signature == ddoc.signature:
             current.ddoc = ddoc
             return ddoc
-        design = DesignIndex(ddoc, self._time_limit, self._memory_limit)
         with gc_paused(promote=True):
+            design = DesignIndex(ddoc, self._time_limit, self._memory_limit)
             design.build(records, self._now())
         self.indexes[name] = design
         self.dirty = True

@@ -6,14 +6,13 @@ import time
 from typing import Any, Iterable, Sequence
 
 from ..engine.item import SEQNO, Record
-from .build_part import Part, build_part
+from .build_part import build_part
 from .ddocs import DesignDocument
 from .index import Row, ViewIndex, make_row
 from .js import DEFAULT_MEMORY_LIMIT, DEFAULT_TIME_LIMIT, JsRuntime
 from .map_batch import map_documents
 from .meta import decode_doc_id, is_live
-from .parallel_build import (PARALLEL_MIN_DOCS, WORKER_TIMEOUT, WORKERS, WorkerFailed, can_fork,
-                             parallel_build)
+from .parallel_build import PARALLEL_MIN_DOCS, WORKERS, parallel_build
 from .reduce import JsReducer, Reducer, builtin_reducer
 
 log = logging.getLogger(__name__)
@@ -41,9 +40,8 @@ class DesignIndex:
                 reducer = builtin_reducer(view.reduce) or JsReducer(self.runtime, i)
                 self.reducers[view.name] = reducer
         self.errors: dict[str, str] = {}
-        self.workers = WORKERS if can_fork() else 1
+        self.workers = WORKERS
         self.parallel_min_docs = PARALLEL_MIN_DOCS
-        self.worker_timeout = WORKER_TIMEOUT
         self.builds = 0
         self.updates = 0
 
@@ -62,27 +60,17 @@ class DesignIndex:
         started = time.perf_counter()
         now = time.time() if now is None else now
         workers = self.workers if len(records) >= self.parallel_min_docs else 1
-        rows, errors = self._build_part(records, now, workers)
+        rows, errors = (parallel_build(self.runtime, records, now, workers) if workers > 1
+                        else build_part(self.runtime, records, now, 0, len(records)))
         self.errors.clear()
         self._record(errors)
         for name, view_rows in zip(self.view_names, rows):
             self.views[name].load_rows(view_rows)
         self.builds += 1
         seconds = time.perf_counter() - started
-        log.info("built index of %s: %d records in %.3f s (%.0f records/s, %d process%s)",
+        log.info("built index of %s: %d records in %.3f s (%.0f records/s, %d thread%s)",
                  self.ddoc.doc_id, len(records), seconds,
-                 len(records) / seconds if seconds else 0.0, workers, "" if workers == 1 else "es")
-
-    def _build_part(self, records: Sequence[tuple[bytes, Record]], now: float,
-                    workers: int) -> Part:
-        """Map every record in ``workers`` forked processes, or in this one if that fails."""
-        if workers > 1:
-            try:
-                return parallel_build(self.runtime, records, now, workers, self.worker_timeout)
-            except (WorkerFailed, OSError) as exc:
-                log.warning("parallel build of %s failed (%s); building in-process",
-                            self.ddoc.doc_id, exc)
-        return build_part(self.runtime, records, now, 0, len(records))
+                 len(records) / seconds if seconds else 0.0, workers, "" if workers == 1 else "s")
 
     def apply(self, changes: Sequence[tuple[bytes, Record | None]],
               now: float | None = None) -> None:

@@ -4,6 +4,9 @@ json parser over generated objects and their mutations, plus one case per rule."
 from __future__ import annotations
 
 import json
+import sys
+import threading
+import time
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings, strategies as st
@@ -172,3 +175,60 @@ def test_bad_arguments_raise_typed_errors(args, error):
 
 def test_the_module_exports_its_depth_limit():
     assert _json_cut.MAX_DEPTH == MAX_DEPTH
+
+
+@st.composite
+def many_values(draw: st.DrawFn) -> list:
+    """A batch of generated, mutated and odd values long enough to be scanned without the
+    GIL (padded with one big member past the release threshold)."""
+    values = draw(st.lists(st.one_of(OBJECTS.map(lambda generated: generated[0]), mutated(),
+                                     st.sampled_from([b"", b"{}", "text", None])),
+                           max_size=30))
+    pad = json.dumps({"type": 1, "pad": "p" * _json_cut.RELEASE_GIL_BYTES}).encode()
+    at = draw(st.integers(0, len(values)))
+    return values[:at] + [pad] + values[at:]
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(many_values())
+def test_a_batch_scanned_without_the_gil_equals_each_value_cut_alone(values):
+    assert sum(len(v) for v in values if isinstance(v, bytes)) >= _json_cut.RELEASE_GIL_BYTES
+    together = cut(values, NAMES)
+    alone = [cut_one(value) for value in values]
+    assert together == alone
+    assert [a is v for a, v in zip(together, values)] == [a is v for a, v in zip(alone, values)]
+
+
+def _other_thread_ran_during(call) -> bool:
+    """Tell whether another thread ran Python code while ``call()`` ran, with the switch
+    interval so long that it can only run when the calling thread lets go of the GIL."""
+    ran, stop = [], threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            ran.append(1)
+            time.sleep(0)
+
+    interval = sys.getswitchinterval()
+    thread = threading.Thread(target=spin)
+    thread.start()
+    sys.setswitchinterval(1000.0)
+    try:
+        time.sleep(0.01)  # let the thread reach its loop
+        for _ in range(20):
+            before = len(ran)
+            call()
+            if len(ran) != before:
+                return True
+        return False
+    finally:
+        sys.setswitchinterval(interval)
+        stop.set()
+        thread.join()
+
+
+def test_a_big_batch_lets_other_threads_run_and_a_small_one_does_not():
+    big = [json.dumps({"type": n, "blob": "b" * 4000}).encode() for n in range(1000)]
+    small = big[:2]
+    assert _other_thread_ran_during(lambda: cut(big, NAMES))
+    assert not _other_thread_ran_during(lambda: cut(small, NAMES))

@@ -17,9 +17,10 @@
  * whole so that a document too deep for the map engine still fails there the same way.
  * Names are compared with the raw bytes between the quotes of each member name.
  *
- * Values are untrusted: every read is bounded by the end of the value. One scratch
- * buffer per call holds the cut text of the value being scanned (a cut is never longer
- * than its value), then one bytes object is made of it per cut value.
+ * Values are untrusted: every read is bounded by the end of the value. One buffer per
+ * call, as long as all the values together, receives the cuts one after the other (a
+ * cut is never longer than its value); the scan touches no Python object, so a call
+ * with enough bytes runs it without the GIL, and one bytes object is then made per cut.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -28,6 +29,10 @@
 
 /* Containers (objects and arrays, the top-level object included) open at once. */
 #define MAX_DEPTH 64
+/* A call whose values hold this many bytes scans them without the GIL (a view build
+ * prepares one slice's batch while another slice's batch runs; below it, letting go
+ * and taking back the lock would cost more than the scan). */
+#define RELEASE_GIL_BYTES 16384
 
 #define ONES UINT64_C(0x0101010101010101)
 #define HIGHS UINT64_C(0x8080808080808080)
@@ -393,29 +398,49 @@ read_names(PyObject *tuple, Py_ssize_t *count)
     return names;
 }
 
-/* The cut of one value: a new reference to the cut text or to the value itself. */
-static PyObject *
-cut_value(PyObject *value, const name_t *names, Py_ssize_t count, char **scratch,
-          Py_ssize_t *room)
+/* One value of a call: where its bytes are (len -1: not bytes, returned as it is) and,
+ * once scanned, the length of its cut in the output buffer (-1: kept whole). */
+typedef struct {
+    pos_t start;
+    Py_ssize_t len;
+    Py_ssize_t cut_len;
+} span_t;
+
+/* Cut every bytes value of spans into out, one after the other (out has room for all
+ * of them whole). Touches no Python object, so it may run without the GIL. */
+static void
+cut_spans(span_t *spans, Py_ssize_t size, const name_t *names, Py_ssize_t count, char *out)
 {
-    if (!PyBytes_Check(value)) {
-        return Py_NewRef(value);
-    }
-    Py_ssize_t len = PyBytes_GET_SIZE(value);
-    if (len > *room) {
-        char *grown = PyMem_Realloc(*scratch, (size_t)len);
-        if (grown == NULL) {
-            return PyErr_NoMemory();
+    for (Py_ssize_t i = 0; i < size; i++) {
+        spans[i].cut_len = spans[i].len < 0 ? -1
+            : cut_object(spans[i].start, spans[i].start + spans[i].len, names, count, out);
+        if (spans[i].cut_len > 0) {
+            out += spans[i].cut_len;
         }
-        *scratch = grown;
-        *room = len;
     }
-    pos_t start = (pos_t)PyBytes_AS_STRING(value);
-    Py_ssize_t n = cut_object(start, start + len, names, count, *scratch);
-    if (n < 0) {
-        return Py_NewRef(value);
+}
+
+/* The list of results: a bytes object of each cut, the value itself where there is none. */
+static PyObject *
+collect_cuts(PyObject *items, const span_t *spans, Py_ssize_t size, const char *out)
+{
+    PyObject *result = PyList_New(size);
+    for (Py_ssize_t i = 0; result != NULL && i < size; i++) {
+        PyObject *item;
+        if (spans[i].cut_len < 0) {
+            item = Py_NewRef(PyTuple_GET_ITEM(items, i));
+        }
+        else {
+            item = PyBytes_FromStringAndSize(out, spans[i].cut_len);
+            out += spans[i].cut_len;
+        }
+        if (item == NULL) {
+            Py_CLEAR(result);
+            break;
+        }
+        PyList_SET_ITEM(result, i, item);
     }
-    return PyBytes_FromStringAndSize(*scratch, n);
+    return result;
 }
 
 PyDoc_STRVAR(cut_doc,
@@ -424,7 +449,8 @@ PyDoc_STRVAR(cut_doc,
 "names, a tuple of bytes.\n\n"
 "A value that is a strictly valid JSON object in strictly valid UTF-8 becomes the text\n"
 "{...} of its members whose raw name is in names, or whose name holds an escape, copied\n"
-"verbatim and in order; any other value (or object that is not bytes) is returned as is.");
+"verbatim and in order; any other value (or object that is not bytes) is returned as is.\n"
+"The scan lets go of the GIL when the values hold at least RELEASE_GIL_BYTES bytes.");
 
 static PyObject *
 cut(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
@@ -433,33 +459,50 @@ cut(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
         PyErr_Format(PyExc_TypeError, "cut expected 2 positional arguments, got %zd", nargs);
         return NULL;
     }
+    if (!PyList_Check(args[0]) && !PyTuple_Check(args[0])) {
+        PyErr_Format(PyExc_TypeError, "cut: values must be a list or tuple of bytes, "
+                     "not %.100s", Py_TYPE(args[0])->tp_name);
+        return NULL;
+    }
     Py_ssize_t count;
     name_t *names = read_names(args[1], &count);
     if (names == NULL) {
         return NULL;
     }
-    PyObject *values = args[0];
-    if (!PyList_Check(values) && !PyTuple_Check(values)) {
-        PyErr_Format(PyExc_TypeError, "cut: values must be a list or tuple of bytes, "
-                     "not %.100s", Py_TYPE(values)->tp_name);
-        PyMem_Free(names);
-        return NULL;
+    /* A tuple of the values holds each of them (and so its bytes) while the GIL is let
+     * go, whatever another thread does to the list meanwhile; the names tuple is held
+     * by the caller, whose arguments live until the call returns. */
+    PyObject *items = PySequence_Tuple(args[0]);
+    Py_ssize_t size = items == NULL ? 0 : PyTuple_GET_SIZE(items);
+    span_t *spans = items == NULL ? NULL : PyMem_New(span_t, size > 0 ? size : 1);
+    Py_ssize_t total = 0;
+    for (Py_ssize_t i = 0; spans != NULL && i < size; i++) {
+        PyObject *item = PyTuple_GET_ITEM(items, i);
+        int is_bytes = PyBytes_Check(item);
+        spans[i].start = is_bytes ? (pos_t)PyBytes_AS_STRING(item) : NULL;
+        spans[i].len = is_bytes ? PyBytes_GET_SIZE(item) : -1;
+        total += is_bytes ? spans[i].len : 0;
     }
-    Py_ssize_t size = PySequence_Fast_GET_SIZE(values);
-    PyObject *result = PyList_New(size);
-    char *scratch = NULL;
-    Py_ssize_t room = 0;
-    for (Py_ssize_t i = 0; result != NULL && i < size; i++) {
-        PyObject *item = cut_value(PySequence_Fast_GET_ITEM(values, i), names, count,
-                                   &scratch, &room);
-        if (item == NULL) {
-            Py_CLEAR(result);
-            break;
+    char *out = spans == NULL ? NULL : PyMem_Malloc((size_t)(total > 0 ? total : 1));
+    PyObject *result = NULL;
+    if (out != NULL) {
+        if (total >= RELEASE_GIL_BYTES) {
+            Py_BEGIN_ALLOW_THREADS
+            cut_spans(spans, size, names, count, out);
+            Py_END_ALLOW_THREADS
         }
-        PyList_SET_ITEM(result, i, item);
+        else {
+            cut_spans(spans, size, names, count, out);
+        }
+        result = collect_cuts(items, spans, size, out);
     }
-    PyMem_Free(scratch);
+    else if (items != NULL) {
+        PyErr_NoMemory();
+    }
+    PyMem_Free(out);
+    PyMem_Free(spans);
     PyMem_Free(names);
+    Py_XDECREF(items);
     return result;
 }
 
@@ -471,7 +514,10 @@ static PyMethodDef methods[] = {
 static int
 exec_module(PyObject *module)
 {
-    return PyModule_AddIntConstant(module, "MAX_DEPTH", MAX_DEPTH);
+    if (PyModule_AddIntConstant(module, "MAX_DEPTH", MAX_DEPTH) < 0) {
+        return -1;
+    }
+    return PyModule_AddIntConstant(module, "RELEASE_GIL_BYTES", RELEASE_GIL_BYTES);
 }
 
 static PyModuleDef_Slot slots[] = {

@@ -8,7 +8,10 @@ compare keys as bytes, with no comparison callbacks.
 
 :func:`python_sort_key` is the reference; :data:`sort_key` is the C version of it from
 :mod:`cbserver.views._collate` when that extension was built and ``CBSERVER_PURE_PYTHON``
-is not set, else the reference.  Both share one string cache and one ICU key function.
+is not set, else the reference.  Both share one string cache and one ICU key function:
+``root_sort_key`` from :mod:`cbserver.views._icu_key` when it was built and
+``CBSERVER_PURE_PYTHON`` is not set, else PyICU's ``getSortKey`` (the same bytes), else
+pyuca where PyICU is missing.
 """
 from __future__ import annotations
 
@@ -38,6 +41,18 @@ _ALL = (1 << 64) - 1
 
 
 def _make_string_key() -> Callable[[str], bytes]:
+    """Return the ICU root-locale sort key function: C if built and allowed, else PyICU's."""
+    if not pure_python_requested():
+        try:
+            from ._icu_key import root_sort_key
+        except ImportError as exc:
+            log.debug("view collation: C ICU keys unavailable (%s)", exc)
+        else:
+            return root_sort_key
+    return _make_pyicu_key()
+
+
+def _make_pyicu_key() -> Callable[[str], bytes]:
     """Return a function giving the ICU root-locale sort key of a string (pyuca if no ICU)."""
     try:
         import icu

@@ -7,7 +7,8 @@ import json
 import pytest
 
 from cbserver.views.js import JsRuntime
-from cbserver.views.map_reads import map_reads, read_members
+from cbserver.views import map_batch
+from cbserver.views.map_reads import map_reads, param_reads, read_members, read_meta
 
 from .conftest import BEER_DIR
 
@@ -114,3 +115,53 @@ def test_the_runtime_keeps_the_names_as_utf8_through_fresh_and_can_be_told_not_t
     whole = JsRuntime(BEER_MAPS, {}, cut_documents=False)
     assert whole.read_members is None and whole.fresh().read_members is None
     assert JsRuntime([F % "emit(doc);"], {}).read_members is None
+
+
+@pytest.mark.parametrize("source, expected", [
+    (F % "emit(doc.type, meta.id);", {"id"}),
+    (F % "emit(meta.rev, [meta.flags, meta . expiration]);", {"rev", "flags", "expiration"}),
+    ("function (d, m) { emit(m.type, d.meta); }", {"type"}),
+    ("function (doc) { emit(meta.rev); }", set()),                      # a global, not meta
+    ("function () { emit(1); }", set()),
+    ("function (doc, doc) { emit(doc.rev); }", {"rev"}),                # doc names meta here
+    (F % "emit(meta);", None),
+    (F % "emit(JSON.stringify(meta));", None),
+    (F % "emit(Object.keys(meta));", None),
+    (F % 'emit(meta["rev"]);', None),
+    (F % "emit(meta.hasOwnProperty('rev'));", None),
+    (F % "emit(arguments[1].rev);", None),
+    (F % "emit(eval('meta.rev'));", None),
+    ("function (doc, meta) { emit(meta.id); }, function (d, m) { emit(m); }", None),
+])
+def test_meta_reads(source, expected):
+    assert param_reads(source, 1) == expected
+
+
+def test_the_beer_sample_maps_read_only_the_meta_id_so_batches_leave_the_rest_out():
+    assert read_meta(BEER_MAPS) == ("id",)
+    runtime = JsRuntime(BEER_MAPS, {})
+    assert runtime.full_meta is False and runtime.fresh().full_meta is False
+    assert JsRuntime(BEER_MAPS, {}, cut_documents=False).full_meta is True
+    assert JsRuntime([F % "emit(meta.id, meta.type);"], {}).full_meta is False
+    for read in ("meta.rev", "meta.flags", "meta.expiration", "meta"):
+        assert JsRuntime([F % f"emit(meta.id, {read});"], {}).full_meta is True
+
+
+def test_a_batch_without_full_meta_computes_none_of_it(monkeypatch):
+    def refuse(records):
+        raise AssertionError("the meta texts of a batch no map reads were computed")
+
+    monkeypatch.setattr(map_batch, "_meta_texts", refuse)
+    doc = (b'{"type": "brewery"}', 7, 99, 0, 5, 0, 0.0)
+    result = map_batch.map_documents(JsRuntime(BEER_MAPS, {}), [("b1", doc)])
+    assert result.rows == [[0, 0, 0, ["b1"], None]]
+    with pytest.raises(AssertionError, match="meta texts"):
+        map_batch.map_documents(JsRuntime([F % "emit(meta.rev);"], {}), [("b1", doc)])
+
+
+def test_meta_without_the_full_members_holds_only_id_and_type():
+    runtime = JsRuntime(["function (d, m) { emit(Object.keys(m), m.type); }"], {})
+    answer = runtime.map_batch('{"a": 1}', '["k"]', "", "", "0", "0", "j", False)
+    assert '[["id","type"],"json"]' in answer
+    full = runtime.map_batch('{"a": 1}', '["k"]', "3", "0" * 32, "0", "0", "j", True)
+    assert '[["id","rev","flags","expiration","type"],"json"]' in full

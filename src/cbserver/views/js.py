@@ -4,7 +4,8 @@ Maps run in batches (see :mod:`.map_batch`); every call has a CPU-time and a mem
 limit.  A runaway (timeout, out of memory, stack overflow) discards the context, which
 is rebuilt on the next call, so no other document, view or client is affected.  The
 runtime also knows, from its map sources, which document members the maps can read
-(:func:`.map_reads.read_members`), so that batches may cut documents down to them.
+(:func:`.map_reads.read_members`), so that batches may cut documents down to them, and
+whether any map can read the ``meta`` members a batch otherwise leaves out.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from typing import Any, Sequence
 import quickjs
 
 from .js_prelude import PRELUDE
-from .map_reads import read_members
+from .map_reads import read_members, read_meta
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +26,8 @@ DEFAULT_TIME_LIMIT = 2.0
 DEFAULT_MEMORY_LIMIT = 256 * 1024 * 1024
 _STACK_LIMIT = 1024 * 1024
 _FATAL_MARKERS = ("InternalError", "StackOverflow")
+#: The ``meta`` members a batch can leave out when no map reads them.
+_OPTIONAL_META = frozenset({"rev", "flags", "expiration"})
 
 
 class JsError(Exception):
@@ -77,6 +80,8 @@ class JsRuntime:
         self._memory_limit = memory_limit
         names = read_members(self._maps) if cut_documents else None
         self._read_members = None if names is None else tuple(name.encode() for name in names)
+        meta = read_meta(self._maps) if cut_documents else None
+        self._full_meta = meta is None or not _OPTIONAL_META.isdisjoint(meta)
         self._context: quickjs.Context | None = None
         self._thread: int | None = None
 
@@ -95,6 +100,13 @@ class JsRuntime:
         behaviour, mapping whole documents).
         """
         return self._read_members
+
+    @property
+    def full_meta(self) -> bool:
+        """Return True unless no map can read ``meta.rev``, ``meta.flags`` or
+        ``meta.expiration`` (then a batch need not compute them; always True with
+        ``cut_documents=False``, the reference behaviour)."""
+        return self._full_meta
 
     def _ctx(self) -> quickjs.Context:
         """Return a live context for the calling thread, compiling the functions if needed."""
@@ -133,9 +145,11 @@ class JsRuntime:
         return len(self._maps)
 
     def map_batch(self, texts: str, ids: str, seqnos: str, rev_hex: str, expirations: str,
-                  flags: str, kinds: str) -> str:
-        """Map a batch (see :mod:`.map_batch` for the format); return the text of its emits."""
-        return self._call("__mapBatch", texts, ids, seqnos, rev_hex, expirations, flags, kinds)
+                  flags: str, kinds: str, full_meta: bool = True) -> str:
+        """Map a batch (see :mod:`.map_batch` for the format); return the text of its emits.
+        Without ``full_meta``, ``meta`` holds only ``id`` and ``type``."""
+        return self._call("__mapBatch", texts, ids, seqnos, rev_hex, expirations, flags, kinds,
+                          full_meta)
 
     def progress(self) -> str | None:
         """Return what a batch that stopped had done (same format as its result), if readable."""

@@ -67,7 +67,8 @@ function __result() {
           __at.join(",")].join("\x1e");
 }
 
-function __mapBatch(texts, idsJson, seqText, revHex, expirationsJson, flagsJson, kinds) {
+function __mapBatch(texts, idsJson, seqText, revHex, expirationsJson, flagsJson, kinds,
+                    fullMeta) {
   var docs = texts.split("\x1e");
   var ids = JSON.parse(idsJson), seqnos = seqText.split(",");
   var expirations = JSON.parse(expirationsJson), flags = JSON.parse(flagsJson);
@@ -87,10 +88,12 @@ function __mapBatch(texts, idsJson, seqText, revHex, expirationsJson, flagsJson,
         continue;
       }
     }
-    var meta = {id: ids[i], rev: seqnos[i] + "-" + revHex.substr(32 * i, 32),
-                flags: oneFlags ? flags : flags[i],
-                expiration: oneExpiration ? expirations : expirations[i],
-                type: isJson ? "json" : "base64"};
+    var type = isJson ? "json" : "base64";
+    var meta = fullMeta ? {id: ids[i], rev: seqnos[i] + "-" + revHex.substr(32 * i, 32),
+                           flags: oneFlags ? flags : flags[i],
+                           expiration: oneExpiration ? expirations : expirations[i],
+                           type: type}
+                        : {id: ids[i], type: type};
     __docText = i < 2000 ? __numbers[i] : String(i);
     for (var v = 0; v < maps.length; v++) {
       var kvMark = kv.length, atMark = at.length;

@@ -5,8 +5,10 @@ the document texts joined by U+001E (a control character no valid JSON text cont
 the ids as a JSON array, the seqnos as decimal text, CAS, expiration and flags of every
 document as one hex string (the ``meta.rev`` suffixes), expirations and flags again as
 JSON (one number when all documents share it) and one ``j``/``b`` character per document
-(JSON text or base64 text).  QuickJS parses each document once, builds ``meta`` itself
-and answers with one string (see :func:`_decode`).  This QuickJS turns every number into
+(JSON text or base64 text); seqnos, revisions, expirations and flags only when a map
+can read them (:attr:`.js.JsRuntime.full_meta`; else ``meta`` holds only ``id`` and
+``type``).  QuickJS parses each document once, builds ``meta`` itself and answers with
+one string (see :func:`_decode`).  This QuickJS turns every number into
 text through ``snprintf``, also for each array index ``JSON.stringify`` visits, so the
 answer keeps emitted keys and values in one flat array and the place of each emit as
 text from a table of digit strings.  A document that makes a map throw records an error
@@ -43,6 +45,8 @@ BASE64_KIND = "b"
 MAP_BATCH = 2000
 _U64_MASK = (1 << 64) - 1
 _U32_MASK = 0xFFFFFFFF
+#: The seqnos, revision hex, expirations and flags of a batch whose maps read none of them.
+_NO_META = ("", "", "0", "0")
 
 
 @dataclass
@@ -125,21 +129,28 @@ def _call(runtime: JsRuntime, docs: Sequence[tuple[str, Record]], start: int, st
     """Map ``docs[start:stop]`` in one call; document positions count from 0 of ``docs``."""
     span = docs[start:stop]
     records = [record for _, record in span]
-    expirations = [record[EXPIRY] & _U32_MASK for record in records]
-    flags = [record[FLAGS] & _U32_MASK for record in records]
-    cas = [record[CAS] & _U64_MASK for record in records]
-    rev_hex = struct.pack(">" + "QII" * len(records),
-                          *chain.from_iterable(zip(cas, expirations, flags))).hex()
     values = [record[VALUE] for record in records]
     names = runtime.read_members
     if names is not None and not as_base64 and CUT is not None:
         values = CUT(values, names)
     texts, kinds = _texts(values, as_base64)
     ids = json.dumps([doc_id for doc_id, _ in span], ensure_ascii=False)
-    seqnos = ",".join([str(record[SEQNO]) for record in records])
-    answer = runtime.map_batch(texts, ids, seqnos, rev_hex, _one_or_all(expirations),
-                               _one_or_all(flags), kinds)
+    full_meta = runtime.full_meta
+    answer = runtime.map_batch(texts, ids, *(_meta_texts(records) if full_meta else _NO_META),
+                               kinds, full_meta)
     return _decode(answer, start)[1]
+
+
+def _meta_texts(records: list[Record]) -> tuple[str, str, str, str]:
+    """Return the seqnos, the ``meta.rev`` suffixes as hex, the expirations and the flags
+    of a batch's records, as :func:`_call` hands them to QuickJS."""
+    expirations = [record[EXPIRY] & _U32_MASK for record in records]
+    flags = [record[FLAGS] & _U32_MASK for record in records]
+    cas = [record[CAS] & _U64_MASK for record in records]
+    rev_hex = struct.pack(">" + "QII" * len(records),
+                          *chain.from_iterable(zip(cas, expirations, flags))).hex()
+    seqnos = ",".join([str(record[SEQNO]) for record in records])
+    return seqnos, rev_hex, _one_or_all(expirations), _one_or_all(flags)
 
 
 def _failed(result: MapResult, doc: int, views: int, exc: JsError) -> None:

@@ -1,4 +1,5 @@
-"""Which top-level document members can the map functions of a design document read?
+"""Which top-level document (and ``meta``) members can the map functions of a design
+document read?
 
 A map function sees its document as the parsed object given as its first argument. In
 the QuickJS the views run on, ``f.arguments`` and ``f.caller`` are undefined, so the
@@ -22,6 +23,10 @@ The analysis is deliberately conservative: it works on the source text with no p
 so an occurrence inside a string, a comment or a regular expression counts like code
 (a ``doc.x`` there adds ``x``; a bare ``doc`` or an ``eval`` there gives up), and
 anything it does not recognise gives up with None, which means "map whole documents".
+
+The same analysis of the second parameter tells which ``meta`` members the maps read:
+when none reads ``rev``, ``flags`` or ``expiration``, a batch leaves them out (see
+:mod:`.map_batch`), as what a map cannot reach cannot change what it emits or throws.
 """
 from __future__ import annotations
 
@@ -76,18 +81,20 @@ def is_one_function(source: str) -> bool:
     return text == source.strip()
 
 
-def map_reads(source: str) -> set[str] | None:
-    """Return the member names one map function reads of its document, or None if unsure."""
+def param_reads(source: str, position: int) -> set[str] | None:
+    """Return the member names one map function reads of its parameter at ``position``
+    (0: the document, 1: meta), or None if unsure; a parameter it does not declare is
+    never read."""
     if not source.isascii() or "\\u" in source or _OTHER_WAYS.search(source):
         return None
     header = _HEADER.match(source)
     if header is None or not is_one_function(source):
         return None
-    if not header["params"]:
+    params = _PARAM_SPLIT.split(header["params"]) if header["params"] else []
+    if len(params) <= position:
         return set()
-    doc = _PARAM_SPLIT.split(header["params"])[0]
     names: set[str] = set()
-    for use in _word(doc).finditer(source, header.end()):
+    for use in _word(params[position]).finditer(source, header.end()):
         read = _MEMBER_READ.match(source, use.end())
         if read is None or read[1] in _INHERITED:
             return None
@@ -95,12 +102,27 @@ def map_reads(source: str) -> set[str] | None:
     return names
 
 
-def read_members(map_sources: Sequence[str]) -> tuple[str, ...] | None:
-    """Return the sorted member names all maps may read, or None to map whole documents."""
+def map_reads(source: str) -> set[str] | None:
+    """Return the member names one map function reads of its document, or None if unsure."""
+    return param_reads(source, 0)
+
+
+def _union(map_sources: Sequence[str], position: int) -> tuple[str, ...] | None:
+    """Return the sorted member names all maps may read of a parameter, or None if unsure."""
     names: set[str] = set()
     for source in map_sources:
-        reads = map_reads(source)
+        reads = param_reads(source, position)
         if reads is None:
             return None
         names |= reads
     return tuple(sorted(names))
+
+
+def read_members(map_sources: Sequence[str]) -> tuple[str, ...] | None:
+    """Return the sorted member names all maps may read, or None to map whole documents."""
+    return _union(map_sources, 0)
+
+
+def read_meta(map_sources: Sequence[str]) -> tuple[str, ...] | None:
+    """Return the sorted ``meta`` member names all maps may read, or None if unsure."""
+    return _union(map_sources, 1)

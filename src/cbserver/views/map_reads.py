@@ -30,6 +30,7 @@ when none reads ``rev``, ``flags`` or ``expiration``, a batch leaves them out (s
 """
 from __future__ import annotations
 
+import functools
 import re
 from typing import Sequence
 
@@ -69,8 +70,11 @@ _TEXT_OF = """(function (apply, toString) {
 })(Reflect.apply, Function.prototype.toString)(%s)"""
 
 
+@functools.lru_cache(maxsize=1024)
 def is_one_function(source: str) -> bool:
-    """Tell whether ``source`` evaluates to a function whose own text is all of it."""
+    """Tell whether ``source`` evaluates to a function whose own text is all of it
+    (remembered per source: the document and the ``meta`` analyses both ask, and each
+    answer costs a scratch QuickJS context)."""
     context = quickjs.Context()
     context.set_time_limit(_CHECK_TIME_LIMIT)
     context.set_memory_limit(_CHECK_MEMORY_LIMIT)

@@ -192,7 +192,7 @@ def _ascii_first(docs: Sequence[tuple[str, Record]]) -> list[int] | None:
     QuickJS keeps a string with any non-Latin-1 character as UTF-16 and parses such
     text markedly slower, so a batch is kept pure ASCII whenever the documents allow.
     """
-    ascii_flags = [bytes(record[VALUE]).isascii() for _, record in docs]
+    ascii_flags = [record[VALUE].isascii() for _, record in docs]
     if all(ascii_flags) or not any(ascii_flags):
         return None
     return ([i for i, flag in enumerate(ascii_flags) if flag]

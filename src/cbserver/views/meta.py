@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import json
+from operator import itemgetter
 from typing import Any, Iterable
 
 from ..engine.item import EXPIRY, Item, Record
@@ -29,14 +30,14 @@ def decode_doc_id(key: bytes) -> str | None:
 def live_documents(records: Iterable[tuple[bytes, Record]],
                    now: float) -> list[tuple[str, Record]]:
     """Return ``(doc_id, record)`` of the records live at ``now`` whose keys are UTF-8."""
-    live = [(key, record) for key, record in records if not 0 < record[EXPIRY] <= now]
-    keys = [key for key, _ in live]
+    live = [pair for pair in records if not 0 < pair[1][EXPIRY] <= now]
+    keys = list(map(itemgetter(0), live))
     try:
         joined = b"\x00".join(keys).decode("utf-8")
     except UnicodeDecodeError:
         joined = None
     if joined is not None and joined.count("\x00") == len(keys) - 1 and keys:
-        return list(zip(joined.split("\x00"), [record for _, record in live]))
+        return list(zip(joined.split("\x00"), map(itemgetter(1), live)))
     docs = ((decode_doc_id(key), record) for key, record in live)
     return [(doc_id, record) for doc_id, record in docs if doc_id is not None]
 

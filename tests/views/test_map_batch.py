@@ -60,3 +60,19 @@ def test_thousands_of_emits_of_one_document_keep_their_emit_order():
     assert [row["value"] for row in rows] == (
         [["few", i] for i in range(2)] + [["many", i] for i in range(2500)])
 
+
+
+def test_ids_holding_the_separator_or_json_syntax_reach_meta_id_unchanged():
+    bucket, views, _ = make_views()
+    keys = ["plain", "sep\x1einside", "\x1elead", "[1]", '"quoted"', "caf\u00e9", "tail\x1e"]
+    for key in keys:
+        put(bucket, key, {"k": key})
+    ddoc(views, bucket, "d", {"ids": "function (doc, meta) { emit(meta.id, doc.k); }"})
+    _, rows = query(views, bucket, "d", "ids")
+    assert sorted((row["key"], row["value"]) for row in rows) == sorted((k, k) for k in keys)
+    bucket, views, _ = make_views()
+    for key in keys[3:]:
+        put(bucket, key, {"k": key})
+    ddoc(views, bucket, "d", {"ids": "function (doc, meta) { emit(meta.id, doc.k); }"})
+    _, rows = query(views, bucket, "d", "ids")
+    assert sorted(row["key"] for row in rows) == sorted(keys[3:])

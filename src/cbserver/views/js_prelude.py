@@ -6,7 +6,7 @@ cannot change what another map (or a later batch) sees, and documents cut down t
 members the maps read (:mod:`.map_reads`) behave exactly as whole ones.
 """
 
-PRELUDE = r"""
+_SOURCE = r"""
 var __kv = null;
 var __at = null;
 var __docText = "0";
@@ -15,8 +15,7 @@ var __emits = 0;
 var __maps = [];
 var __reduces = {};
 var __state = null;
-var __numbers = [];
-for (var __n = 0; __n < 2000; __n++) __numbers.push(String(__n));
+var __numbers = "@NUMBERS@".split(",");
 // QuickJS throws null when it runs out of memory so close to the limit that even the
 // InternalError object cannot be made; a map throwing null itself looks the same.
 var __NULL_THROWN = "map function stopped: InternalError: out of memory (or it threw null)";
@@ -67,10 +66,11 @@ function __result() {
           __at.join(",")].join("\x1e");
 }
 
-function __mapBatch(texts, idsJson, seqText, revHex, expirationsJson, flagsJson, kinds,
+function __mapBatch(texts, idsText, seqText, revHex, expirationsJson, flagsJson, kinds,
                     fullMeta) {
   var docs = texts.split("\x1e");
-  var ids = JSON.parse(idsJson), seqnos = seqText.split(",");
+  var ids = idsText.charCodeAt(0) === 30 ? idsText.split("\x1e").slice(1) : JSON.parse(idsText);
+  var seqnos = seqText.split(",");
   var expirations = JSON.parse(expirationsJson), flags = JSON.parse(flagsJson);
   var oneExpiration = typeof expirations === "number", oneFlags = typeof flags === "number";
   var kv = __kv = [], at = __at = [];
@@ -122,3 +122,7 @@ function __reduce(view, keysJson, valuesJson, rereduce) {
 
 Object.preventExtensions(Object.prototype);
 """
+
+#: The decimal texts of 0 to 1999 (document, view and emit numbers of a batch), split from
+#: one literal: a third faster to set up than 2,000 ``String(n)`` calls per context.
+PRELUDE = _SOURCE.replace("@NUMBERS@", ",".join(map(str, range(2000))))

@@ -2,9 +2,10 @@
 
 A batch crosses into QuickJS as a few flat strings instead of one object per document:
 the document texts joined by U+001E (a control character no valid JSON text contains),
-the ids as a JSON array, the seqnos as decimal text, CAS, expiration and flags of every
-document as one hex string (the ``meta.rev`` suffixes), expirations and flags again as
-JSON (one number when all documents share it) and one ``j``/``b`` character per document
+the ids each after a U+001E (a JSON array if one holds it), the seqnos as decimal text,
+CAS, expiration and flags of every document as one hex string (the ``meta.rev``
+suffixes), expirations and flags again as JSON (one number when all documents share
+it) and one ``j``/``b`` character per document
 (JSON text or base64 text); seqnos, revisions, expirations and flags only when a map
 can read them (:attr:`.js.JsRuntime.full_meta`; else ``meta`` holds only ``id`` and
 ``type``).  QuickJS parses each document once, builds ``meta`` itself and answers with
@@ -103,6 +104,15 @@ def _texts(values: list[bytes], as_base64: bool) -> tuple[str, str]:
     return SEPARATOR.join(texts), "".join(kinds)
 
 
+def _ids_text(doc_ids: list[str]) -> str:
+    """Return the ids of a batch as QuickJS takes them: each after a U+001E (a split in
+    QuickJS, no JSON to write or parse), or as a JSON array when an id holds U+001E."""
+    joined = SEPARATOR.join(doc_ids)
+    if doc_ids and joined.count(SEPARATOR) == len(doc_ids) - 1:
+        return SEPARATOR + joined
+    return json.dumps(doc_ids, ensure_ascii=False)
+
+
 def _one_or_all(values: list[int]) -> str:
     """Return the JSON of the one value all ``values`` share (the usual case), else of all."""
     first = values[0] if values else 0
@@ -134,7 +144,7 @@ def _call(runtime: JsRuntime, docs: Sequence[tuple[str, Record]], start: int, st
     if names is not None and not as_base64 and CUT is not None:
         values = CUT(values, names)
     texts, kinds = _texts(values, as_base64)
-    ids = json.dumps([doc_id for doc_id, _ in span], ensure_ascii=False)
+    ids = _ids_text([doc_id for doc_id, _ in span])
     full_meta = runtime.full_meta
     answer = runtime.map_batch(texts, ids, *(_meta_texts(records) if full_meta else _NO_META),
                                kinds, full_meta)

@@ -133,3 +133,24 @@ def test_a_failing_slice_raises_in_the_caller():
     records[7] = (records[7][0], None)
     with pytest.raises(TypeError):
         parallel_build(runtime, records, Clock()(), 2)
+
+
+def test_a_slice_is_collated_batch_by_batch(monkeypatch):
+    from cbserver.views import build_part as build_part_module
+    from cbserver.views.map_batch import MAP_BATCH
+
+    runtime = JsRuntime(["function (doc, meta) { emit(doc.n, null); }"], {})
+    records, now = stored_items({f"k{n:05d}": b'{"n": %d}' % n
+                                 for n in range(2 * MAP_BATCH + 7)}), Clock()()
+    whole = build_part(runtime, records, now, 0, len(records))
+    sizes = []
+    rows = build_part_module.ROWS
+
+    def recording(entries, docs, view_count):
+        sizes.append(len(docs))
+        return rows(entries, docs, view_count)
+
+    monkeypatch.setattr(build_part_module, "ROWS", recording)
+    assert build_part(runtime, records, now, 0, len(records)) == whole
+    assert sizes == [MAP_BATCH, MAP_BATCH, 7]
+    assert [row[3] for row in whole[0][0]] == list(range(2 * MAP_BATCH + 7))

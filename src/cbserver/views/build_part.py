@@ -13,7 +13,7 @@ from ..engine.item import Record
 from .collation import C_COLLATE, sort_key
 from .index import Row
 from .js import JsRuntime
-from .map_batch import map_documents
+from .map_batch import MAP_BATCH, map_documents
 from .meta import live_documents
 
 #: Rows of every view, each list sorted, and errors ``[doc_id, view, reason]``.
@@ -37,11 +37,21 @@ ROWS: Rows = python_rows if C_COLLATE is None else C_COLLATE.rows
 
 def build_part(runtime: JsRuntime, records: Sequence[tuple[bytes, Record]], now: float,
                start: int, stop: int) -> Part:
-    """Map the documents of ``records[start:stop]`` live at ``now``; return rows and errors."""
+    """Map the documents of ``records[start:stop]`` live at ``now``; return rows and errors.
+
+    Batch by batch: each batch's rows are collated right after it is mapped, so no single
+    call holds the interpreter lock for a whole slice (requests on the event loop wait
+    for it) and collating one batch overlaps the other thread's mapping.
+    """
     docs = live_documents(records[start:stop], now)
-    result = map_documents(runtime, docs)
-    rows = ROWS(result.rows, docs, runtime.view_count)
+    rows: list[list[Row]] = [[] for _ in range(runtime.view_count)]
+    errors: list[list[Any]] = []
+    for at in range(0, len(docs), MAP_BATCH):
+        batch = docs[at:at + MAP_BATCH]
+        result = map_documents(runtime, batch)
+        for view_rows, batch_rows in zip(rows, ROWS(result.rows, batch, runtime.view_count)):
+            view_rows.extend(batch_rows)
+        errors.extend([batch[doc][0], view, reason] for doc, view, reason in sorted(result.errors))
     for view_rows in rows:
         view_rows.sort()
-    errors = [[docs[doc][0], view, reason] for doc, view, reason in sorted(result.errors)]
     return rows, errors

@@ -1,9 +1,9 @@
 """Mapping one slice of a full build into collated, sorted rows per view.
 
 The serial build and every slice of a threaded build run this same function on their
-part of the bucket's records, so their rows and errors are identical by construction; each part
-picks its own live documents, and its errors name documents by id, sorted by position
-and view, so that the order never depends on how the records were split.
+part of the bucket's records, so their rows and errors are identical by construction:
+each part picks its own live documents, and its errors name documents by id, sorted by
+position and view, so that the order never depends on how the records were split.
 """
 from __future__ import annotations
 

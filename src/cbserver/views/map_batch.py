@@ -2,14 +2,13 @@
 
 A batch crosses into QuickJS as a few flat strings instead of one object per document:
 the document texts joined by U+001E (a control character no valid JSON text contains),
-the ids each after a U+001E (a JSON array if one holds it), the seqnos as decimal text,
-CAS, expiration and flags of every document as one hex string (the ``meta.rev``
-suffixes), expirations and flags again as JSON (one number when all documents share
-it) and one ``j``/``b`` character per document
-(JSON text or base64 text); seqnos, revisions, expirations and flags only when a map
-can read them (:attr:`.js.JsRuntime.full_meta`; else ``meta`` holds only ``id`` and
-``type``).  QuickJS parses each document once, builds ``meta`` itself and answers with
-one string (see :func:`_decode`).  This QuickJS turns every number into
+the ids each after a U+001E (a JSON array if one holds it), one ``j``/``b`` character
+per document (JSON text or base64 text) and, only when a map can read them
+(:attr:`.js.JsRuntime.full_meta`; else ``meta`` holds only ``id`` and ``type``), the
+seqnos as decimal text, CAS, expiration and flags of every document as one hex string
+(the ``meta.rev`` suffixes) and expirations and flags again as JSON (one number when all
+documents share it).  QuickJS parses each document once, builds ``meta`` itself and
+answers with one string (see :func:`_decode`).  This QuickJS turns every number into
 text through ``snprintf``, also for each array index ``JSON.stringify`` visits, so the
 answer keeps emitted keys and values in one flat array and the place of each emit as
 text from a table of digit strings.  A document that makes a map throw records an error

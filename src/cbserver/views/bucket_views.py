@@ -200,9 +200,9 @@ class BucketViews:
         now = self._now()
         self.indexes = {}
         for ddoc in self.ddocs:
-            design = DesignIndex(ddoc, self._time_limit, self._memory_limit)
             saved = state["indexes"].get(ddoc.name)
             with gc_paused(promote=True):
+                design = DesignIndex(ddoc, self._time_limit, self._memory_limit)
                 if saved is not None and design.restore(saved):
                     design.catch_up(records, saved.get("seqno", state.get("seqno", 0)), now)
                 else:

@@ -37,6 +37,7 @@ from typing import Any, Sequence
 from ..engine.item import CAS, EXPIRY, FLAGS, SEQNO, VALUE, Record
 from .doc_cut import CUT
 from .js import JsError, JsRuntime
+from .meta import joined_text
 
 SEPARATOR = "\x1e"
 JSON_KIND = "j"
@@ -82,12 +83,9 @@ def _texts(values: list[bytes], as_base64: bool) -> tuple[str, str]:
     """
     if as_base64:
         return SEPARATOR.join(map(_base64, values)), BASE64_KIND * len(values)
-    try:
-        joined = SEPARATOR.encode().join(values).decode("utf-8")
-        if joined.count(SEPARATOR) == len(values) - 1:
-            return joined, JSON_KIND * len(values)
-    except UnicodeDecodeError:
-        pass
+    joined = joined_text(values, SEPARATOR)
+    if joined is not None:
+        return joined, JSON_KIND * len(values)
     texts, kinds = [], []
     for value in values:
         try:

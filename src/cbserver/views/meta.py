@@ -27,16 +27,22 @@ def decode_doc_id(key: bytes) -> str | None:
         return None
 
 
+def joined_text(parts: list[bytes], separator: str) -> str | None:
+    """Return ``parts`` decoded from UTF-8 and joined by ``separator`` in one join and one
+    decode, or None if there are none, one is not UTF-8 or one holds the separator."""
+    try:
+        joined = separator.encode().join(parts).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return joined if parts and joined.count(separator) == len(parts) - 1 else None
+
+
 def live_documents(records: Iterable[tuple[bytes, Record]],
                    now: float) -> list[tuple[str, Record]]:
     """Return ``(doc_id, record)`` of the records live at ``now`` whose keys are UTF-8."""
     live = [pair for pair in records if not 0 < pair[1][EXPIRY] <= now]
-    keys = list(map(itemgetter(0), live))
-    try:
-        joined = b"\x00".join(keys).decode("utf-8")
-    except UnicodeDecodeError:
-        joined = None
-    if joined is not None and joined.count("\x00") == len(keys) - 1 and keys:
+    joined = joined_text(list(map(itemgetter(0), live)), "\x00")
+    if joined is not None:
         return list(zip(joined.split("\x00"), map(itemgetter(1), live)))
     docs = ((decode_doc_id(key), record) for key, record in live)
     return [(doc_id, record) for doc_id, record in docs if doc_id is not None]

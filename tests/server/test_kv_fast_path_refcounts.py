@@ -5,16 +5,15 @@ the reference counts of the keys, values, records and arguments where they were.
 """
 from __future__ import annotations
 
-import gc
 from array import array
 import sys
-import tracemalloc
 
 import pytest
 
 from clocks import ManualClock
 from couchbase.protocol import Opcode, encode_request
 from couchbase.protocol.extras import pack_store
+from support.c_extensions import traced_growth
 from support.fast_paths import serve_fast_of
 
 from cbserver.engine import Bucket, BucketSettings
@@ -110,38 +109,13 @@ def refcounts(objects: list[object]) -> list[int]:
     return [sys.getrefcount(each) for each in objects]
 
 
-#: Allocations made under this file's frames: the C extension's (traced to the Python
-#: line that called it) and those of the engine methods it calls back, but not those of
-#: other threads (servers of earlier tests winding down, their expiry pagers).
-_OWN_FILES = [tracemalloc.Filter(True, __file__, all_frames=True)]
-#: Frames kept per traced allocation: the engine methods the C code calls back sit at
-#: most three frames below this file (the C call adds none).
-_FRAMES = 4
-
-
-def traced_growth(work) -> int:
-    """Bytes allocated under this file's frames that a second call of ``work`` left over
-    the first (so caches filled while warming up do not count)."""
-    tracemalloc.start(_FRAMES)
-    try:
-        work()
-        gc.collect()
-        first = tracemalloc.take_snapshot().filter_traces(_OWN_FILES)
-        work()
-        gc.collect()
-        second = tracemalloc.take_snapshot().filter_traces(_OWN_FILES)
-    finally:
-        tracemalloc.stop()
-    return sum(stat.size_diff for stat in second.compare_to(first, "filename"))
-
-
 def test_many_calls_leak_neither_memory_nor_references():
     serve = serve_fast_of("c")
     bucket, session = loaded_bucket(), Session(None, "127.0.0.1")  # type: ignore[arg-type]
     run(serve, session, bucket, READS, WARM_UP)
     objects = watched(bucket, session)
     before = refcounts(objects)
-    growth = traced_growth(lambda: run(serve, session, bucket, READS, CALLS))
+    growth = traced_growth(lambda: run(serve, session, bucket, READS, CALLS), __file__)
     assert growth < GROWTH_LIMIT, growth
     assert refcounts(objects) == before
     assert bucket.fast_counts[FAST_GETS] > CALLS  # the reads were really served
@@ -172,6 +146,6 @@ def test_exceptions_from_the_bucket_propagate_and_leak_nothing(read, counts, err
     fail_many(1000)
     objects = watched(bucket, session) + [read, out]
     before = refcounts(objects)
-    growth = traced_growth(lambda: fail_many(20_000))
+    growth = traced_growth(lambda: fail_many(20_000), __file__)
     assert growth < GROWTH_LIMIT, growth
     assert refcounts(objects) == before

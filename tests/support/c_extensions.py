@@ -37,16 +37,21 @@ def assert_compiles_without_warnings(source: Path, out_dir: Path) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def traced_growth(work: Callable[[], object]) -> int:
-    """Bytes a second run of ``work`` left allocated over the first (warm caches excluded)."""
-    tracemalloc.start()
+def traced_growth(work: Callable[[], object], own_file: str, frames: int = 4) -> int:
+    """Bytes allocated under ``own_file``'s frames (the calling test module) that a second
+    run of ``work`` left over the first, warm caches excluded. Only that file's
+    allocations count: other threads (servers of earlier tests winding down, their
+    pagers) allocate meanwhile too. ``frames`` must reach from the allocation back to
+    that file (a C call adds none)."""
+    own = [tracemalloc.Filter(True, own_file, all_frames=True)]
+    tracemalloc.start(frames)
     try:
         work()
         gc.collect()
-        first = tracemalloc.take_snapshot()
+        first = tracemalloc.take_snapshot().filter_traces(own)
         work()
         gc.collect()
-        second = tracemalloc.take_snapshot()
+        second = tracemalloc.take_snapshot().filter_traces(own)
     finally:
         tracemalloc.stop()
     return sum(stat.size_diff for stat in second.compare_to(first, "filename"))

@@ -117,7 +117,7 @@ def test_many_calls_leak_neither_memory_nor_references(c_collate):
     run()
     watched = [value, big, words, *words, docs, *docs, entries, *entries, bad_entries]
     before = [sys.getrefcount(each) for each in watched]
-    growth = traced_growth(run)
+    growth = traced_growth(run, __file__)
     assert growth < GROWTH_LIMIT, growth
     assert [sys.getrefcount(each) for each in watched] == before
 

@@ -177,7 +177,7 @@ def test_many_calls_leak_neither_memory_nor_references(root_sort_key):
     run()
     watched = [*texts, *refused]  # none interned or cached, so only this test holds them
     before = [sys.getrefcount(each) for each in watched]
-    growth = traced_growth(run)
+    growth = traced_growth(run, __file__)
     assert growth < GROWTH_LIMIT, growth
     assert [sys.getrefcount(each) for each in watched] == before
 

@@ -66,7 +66,7 @@ def test_many_calls_leak_neither_memory_nor_references():
     run()
     watched = [values, names, *values, *names]
     before = [sys.getrefcount(each) for each in watched]
-    growth = traced_growth(run)
+    growth = traced_growth(run, __file__)
     assert growth < GROWTH_LIMIT, growth
     assert [sys.getrefcount(each) for each in watched] == before
 

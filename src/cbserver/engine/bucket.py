@@ -14,6 +14,7 @@ from typing import Protocol
 from couchbase.protocol import ARITH_NO_CREATE, MAX_VALUE_LEN, ObserveState, Status
 
 from .clock import absolute_expiry
+from .disk_queue import ENTRY_OVERHEAD, DiskQueue
 from .item import CAS, DATATYPE, EXPIRY, FLAGS, LOCK_EXPIRY, SEQNO, VALUE, Item, Record
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,8 @@ class Bucket:
         self._listeners: list[MutationListener] = []
         #: The listeners' bound ``on_mutation`` methods, bound once per subscription.
         self._on_mutation: tuple[Callable[["Bucket", bytes, Record | None], None], ...] = ()
+        #: What storage persists: every mutation is appended here (see :mod:`.disk_queue`).
+        self.disk_queue: DiskQueue | None = None
 
     @property
     def name(self) -> str:
@@ -129,6 +132,14 @@ class Bucket:
         if listener in self._listeners:
             self._listeners.remove(listener)
             self._on_mutation = tuple(each.on_mutation for each in self._listeners)
+
+    def attach_disk_queue(self, queue: DiskQueue) -> None:
+        """Append every mutation from now on to ``queue``, and tell its owner of flushes."""
+        self.disk_queue = queue
+
+    def detach_disk_queue(self) -> None:
+        """Stop queueing mutations for the disk (the bucket is deleted or the node stops)."""
+        self.disk_queue = None
 
     def items(self) -> list[tuple[bytes, Item]]:
         """Snapshot of the live (key, Item) pairs."""
@@ -196,8 +207,21 @@ class Bucket:
         self.seqno += 1
         if self.persisted_seqno is not None:
             self._tombstones[key] = self.seqno
+        if self.disk_queue is not None:
+            self._queue_for_disk(key, self.seqno, ENTRY_OVERHEAD)
         if self._on_mutation:
             self._notify(key, None)
+
+    def _queue_for_disk(self, key: bytes, state: Record | int, size: int) -> None:
+        """Append ``key`` and its new state to the disk queue, counting ``size`` bytes;
+        :meth:`set_plain` inlines this body (it runs per fast-path SET)."""
+        queue = self.disk_queue
+        queue.queued_bytes = queued = queue.queued_bytes + size
+        entries = queue.entries
+        entries.append(key)
+        entries.append(state)
+        if len(entries) == 2 or queued > queue.mark:
+            queue.owner.queue_poked(self)
 
     def _install(self, key: bytes, old: Record | None, value: bytes, flags: int, expiry: int,
                  datatype: int) -> tuple[int, Item | None]:
@@ -224,6 +248,8 @@ class Bucket:
             self.stats["total_items"] += 1
         if self._tombstones:
             self._tombstones.pop(key, None)
+        if self.disk_queue is not None:
+            self._queue_for_disk(key, record, len(value) + ENTRY_OVERHEAD)
         if self._on_mutation:
             self._notify(key, record)
         return record
@@ -343,6 +369,14 @@ class Bucket:
             self.stats["total_items"] += 1
         if self._tombstones:
             self._tombstones.pop(key, None)
+        queue = self.disk_queue
+        if queue is not None:
+            queue.queued_bytes = queued = queue.queued_bytes + len(value) + ENTRY_OVERHEAD
+            entries = queue.entries
+            entries.append(key)
+            entries.append(record)
+            if len(entries) == 2 or queued > queue.mark:
+                queue.owner.queue_poked(self)
         if self._on_mutation:
             self._notify(key, record)
         return record
@@ -444,11 +478,13 @@ class Bucket:
         return SUCCESS
 
     def flush(self) -> None:
-        """Drop every item and tell the listeners."""
+        """Drop every item and tell the disk queue's owner and the listeners."""
         self.records.clear()
         self._tombstones.clear()
         self.mem_used = 0
         self.seqno += 1
+        if self.disk_queue is not None:
+            self.disk_queue.owner.on_flush(self)
         for listener in list(self._listeners):
             try:
                 listener.on_flush(self)

@@ -9,9 +9,10 @@ Layout of a data directory (see :mod:`.datadir`)::
 
 Use from the server: ``StorageManager(root).open()`` returns the bucket definitions;
 ``open_bucket(name)`` returns a :class:`BucketPersistence`; :func:`warm_up` streams its
-documents into the engine; ``persistence.start(bucket, loop)`` subscribes the write-behind
-flusher to the bucket's mutations, hands the database to the bucket's writer process
-(:mod:`.writer`, SQLite on a core of its own) and reports durable progress with
+documents into the engine; ``persistence.start(bucket, loop)`` attaches the write-behind
+flusher's queue to the bucket (the engine appends every mutation to it), hands the
+database to the bucket's writer process (:mod:`.writer`, SQLite on a core of its own)
+and reports durable progress with
 ``bucket.mark_persisted(seqno)``, which OBSERVE "persisted" rests on;
 ``manager.close()`` drains every flusher at shutdown. Problems (foreign files,
 failed commits, a full disk) are collected in ``manager.health`` for the log and REST.

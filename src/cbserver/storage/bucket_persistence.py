@@ -46,7 +46,7 @@ class BucketPersistence:
         return self.store.load(now, after_seqno=self.flushed_seqno)
 
     def start(self, bucket: Any, loop: asyncio.AbstractEventLoop) -> None:
-        """Subscribe the flusher to ``bucket`` (after warmup) and start it.
+        """Attach the flusher's queue to ``bucket`` (after warmup) and start it.
 
         Durable progress reaches the engine on ``loop``, the thread that owns the bucket, as
         ``bucket.mark_persisted(seqno)``, which OBSERVE "persisted" rests on. While the disk
@@ -68,12 +68,12 @@ class BucketPersistence:
         flusher.on_persisted = persisted
         flusher.on_congested = _throttle
         self._close_store()
-        bucket.subscribe(flusher)
+        bucket.attach_disk_queue(flusher.queue)
         flusher.start()
 
     def detach(self, bucket: Any) -> None:
-        """Stop listening to ``bucket`` (before it is deleted or at shutdown)."""
-        bucket.unsubscribe(self.flusher)
+        """Stop queueing ``bucket``'s mutations (before it is deleted or at shutdown)."""
+        bucket.detach_disk_queue()
 
     def checkpoint(self) -> concurrent.futures.Future:
         """Return a future resolved once every mutation seen so far is durable."""

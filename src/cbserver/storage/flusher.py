@@ -1,13 +1,14 @@
 """Write-behind flusher: hands mutations to the bucket's writer process in batches.
 
-The event loop's share per mutation is two ``list.append`` calls and a byte count,
-without a lock and without an allocation: the key, then the engine's immutable record
-(or, for a delete, its seqno), flat in one list (:mod:`.log_record` says why flat). An
-append is atomic under the interpreter lock, and the shipping thread takes the longest
-even-length prefix with ``len``, a slice and ``del`` of that prefix, which appends at the
-end cannot disturb; a key whose state is not appended yet stays for the next batch (the
-rare operations that rewrite the list, flush and requeue, take the lock as the taking
-does, and move whole pairs). The thread does no work per entry: it marshals the taken
+The event loop's share per mutation is what the engine does inline for its
+:class:`~cbserver.engine.disk_queue.DiskQueue`: two ``list.append`` calls and a byte
+count, without a call, a lock or an allocation: the key, then the engine's immutable
+record (or, for a delete, its seqno), flat in one list (:mod:`.log_record` says why
+flat). An append is atomic under the interpreter lock, and the shipping thread takes
+the longest even-length prefix with ``len``, a slice and ``del`` of that prefix, which
+appends at the end cannot disturb; a key whose state is not appended yet stays for the
+next batch (the rare operations that rewrite the list, flush and requeue, take the lock
+as the taking does, and move whole pairs). The thread does no work per entry: it marshals the taken
 list as it is, in one C call (see :mod:`.writer_wire`), and hands it to the writer
 process (:mod:`.writer`), which appends it to the commit log, fdatasyncs it and later
 folds the newest state of each key (the list is in mutation order, so the last entry
@@ -28,6 +29,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ..engine.disk_queue import DiskQueue
 from .commit_log import COMPACT_IDLE_S, LOG_LIMIT_BYTES
 from .flush_marker import write_flush_marker
 from .health import StorageHealth
@@ -37,15 +39,15 @@ from .writer_wire import encode, encode_append
 
 log = logging.getLogger("cbserver.storage")
 
-ENTRY_OVERHEAD = 64  # bytes of bookkeeping counted per queued mutation
 RETRY_MIN_S = 0.05
 RETRY_MAX_S = 2.0
-#: Positions of the value and the seqno in an engine record (``cbserver.engine.item``).
-_VALUE, _SEQNO = 0, 4
+#: Position of the seqno in an engine record (``cbserver.engine.item``).
+_SEQNO = 4
 
 
 class Flusher:
-    """Persists one bucket behind its back; the bucket calls :meth:`on_mutation` and friends."""
+    """Persists one bucket behind its back: the bucket fills :attr:`queue` (attach it with
+    ``bucket.attach_disk_queue(flusher.queue)``) and pokes the flusher through it."""
 
     def __init__(self, path: Path, health: StorageHealth, *, name: str,
                  persisted_seqno: int = 0, lock_fd: int | None = None,
@@ -63,11 +65,11 @@ class Flusher:
         self._pager_interval = pager_interval
         self._clock = clock
         self._cond = threading.Condition(threading.Lock())
+        #: Filled by the engine; its mark is the retired bytes plus the backlog limit.
+        self.queue = DiskQueue(self, max_backlog_bytes)
         #: Mutation order, flat: ``key, record`` for a write, ``key, seqno`` for a delete.
-        self._queue: list[Any] = []
-        self._queued_bytes = 0  # cumulative, written by the event loop only
+        self._queue: list[Any] = self.queue.entries
         self._retired_bytes = 0  # cumulative, written under the lock only
-        self._congestion_mark = max_backlog_bytes  # retired + limit, read per mutation
         self._flush_seqno = 0
         self._pending_since = 0.0
         self._inflight_items = 0
@@ -95,28 +97,14 @@ class Flusher:
         """Return True once :meth:`start` was called."""
         return self._thread.ident is not None
 
-    def on_mutation(self, bucket: Any, key: bytes, record: Any) -> None:
-        """Queue the newest state of ``key`` (``record`` None = deleted or expired).
-
-        Runs on the event loop for every mutation: engine records are immutable, so the
-        record itself is queued; the bytes are counted before the appends, so a batch
-        taken in between never retires bytes it does not hold twice. The thread is woken
-        once both halves are in (it only takes whole pairs), when they are all there is.
-        """
-        queue = self._queue
-        if not queue:
+    def queue_poked(self, bucket: Any) -> None:
+        """Called by the engine when :attr:`queue` turned non-empty (start the lag clock
+        and wake the thread, which only takes whole pairs, so the engine pokes once both
+        halves are in) or when its bytes passed the backlog limit (congestion)."""
+        if len(self._queue) == 2:
             self._pending_since = time.monotonic()
-        if record is None:
-            self._queued_bytes = queued = self._queued_bytes + ENTRY_OVERHEAD
-            queue.append(key)
-            queue.append(bucket.seqno)
-        else:
-            self._queued_bytes = queued = self._queued_bytes + len(record[_VALUE]) + ENTRY_OVERHEAD
-            queue.append(key)
-            queue.append(record)
-        if len(queue) == 2:
             self._wake()
-        if queued > self._congestion_mark and self.on_congested is not None:
+        if self.queue.queued_bytes > self.queue.mark and self.on_congested is not None:
             self.on_congested(bucket)
 
     def on_flush(self, bucket: Any) -> None:
@@ -129,7 +117,7 @@ class Flusher:
                                f"{self.name!r} durably: {exc}; the flusher empties the "
                                "database in its next commit")
         with self._cond:
-            self._retire(self._queued_bytes)
+            self._retire(self.queue.queued_bytes)
             self._queue.clear()
             self._flush_seqno = max(self._flush_seqno, bucket.seqno)
             self._truncate = True
@@ -140,7 +128,7 @@ class Flusher:
     @property
     def backlog_bytes(self) -> int:
         """Return the approximate bytes waiting to be persisted (queued plus in flight)."""
-        return self._queued_bytes - self._retired_bytes
+        return self.queue.queued_bytes - self._retired_bytes
 
     @property
     def backlog_items(self) -> int:
@@ -260,7 +248,7 @@ class Flusher:
         if entries:
             last = entries[-1]
             seqno = max(seqno, last if last.__class__ is int else last[_SEQNO])
-        batch = {"entries": entries, "bytes_mark": self._queued_bytes,
+        batch = {"entries": entries, "bytes_mark": self.queue.queued_bytes,
                  "truncate": self._truncate, "meta": self._meta, "waiters": self._waiters,
                  "generation": self._generation, "seqno": seqno,
                  "since": self._pending_since, "purge_before": purge_before}
@@ -284,7 +272,7 @@ class Flusher:
         """Count the bytes queued up to ``mark`` as out of the backlog (lock held)."""
         if mark > self._retired_bytes:
             self._retired_bytes = mark
-            self._congestion_mark = mark + self.max_backlog_bytes
+            self.queue.mark = mark + self.max_backlog_bytes
 
     def _completed(self, batch: dict[str, Any], purged: int, written: int) -> None:
         if self._failed:

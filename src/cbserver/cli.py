@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=args.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The flusher threads write the commit logs: a file-size limit must fail a write
+    # (reported, retried) rather than kill the server.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     config = ServerConfig(host=args.host, rest_port=args.rest_port, kv_port=args.kv_port,
                           views_port=args.views_port,
                           buckets=tuple(args.bucket or (BucketSpec("default"),)),

@@ -1,4 +1,5 @@
-"""A full disk (a real file-size limit on the bucket's writer process) is reported, writes
+"""A full disk (a real file-size limit on the process whose flusher appends to the commit
+log; SIGXFSZ ignored, as the cbserver command does) is reported, writes
 are held off with ETMPFAIL once the backlog is over its limit, nothing unpersisted is ever
 reported persisted, and once space is back the flusher catches up by itself."""
 from __future__ import annotations
@@ -9,7 +10,7 @@ import sys
 import textwrap
 
 CHILD = textwrap.dedent('''
-    import asyncio, json, resource, sys
+    import asyncio, json, os, resource, signal, sys
     sys.path.insert(0, sys.argv[2])
     from couchbase.protocol import ObserveState
     from cbserver.engine.bucket import SET
@@ -19,7 +20,8 @@ CHILD = textwrap.dedent('''
         manager, bucket = await open_bucket(sys.argv[1], max_backlog_bytes=300_000)
         bucket.store(SET, b"before", b"x", 0, 0)
         await settle(manager)
-        writer = manager.bucket("default").flusher.writer.pid
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        writer = os.getpid()
         soft, hard = resource.prlimit(writer, resource.RLIMIT_FSIZE)
         resource.prlimit(writer, resource.RLIMIT_FSIZE, (64 * 1024, hard))
         statuses = [bucket.store(SET, b"big-%d" % i, b"y" * 2000, 0, 0)[0] for i in range(500)]

@@ -128,6 +128,7 @@ CRASH_AFTER = textwrap.dedent('''
                 bucket.store(SET, b"after-flush", b"x", 1, 0)
                 bucket.delete(b"after-flush")
                 bucket.store(SET, b"after-flush", b"y", 2, 0)
+                await settle(manager)  # the next round goes to the log, not into the flush
 
     async def switching(manager, bucket):
         """Many small mutations with the interpreter switching threads every microsecond."""

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from cbserver.storage.writer_wire import WireClosed, encode, encode_append, receive
+from cbserver.storage.writer_wire import WireClosed, encode, receive
 
 RECVFROM = 45  # x86_64 system call number, as /proc/<pid>/task/<tid>/syscall shows it
 
@@ -24,22 +24,21 @@ def pair():
     theirs.close()
 
 
-def test_messages_and_appends_arrive_whole(pair) -> None:
+def test_messages_arrive_whole_and_in_order(pair) -> None:
     ours, theirs = pair
     entries = [b"k", (b"v" * 300, 0, (1 << 63) + 5, 0, 9, 0, 0.0), b"gone", 10]
-    append = encode_append(10, entries)
-    ours.sendall(encode(("ready", 42)) + append + encode(("stop",)))
+    commit = ("commit", False, None, 10, entries, [], ["log.1", "log.2"])
+    ours.sendall(encode(("ready", 42)) + encode(commit) + encode(("stop",)))
     assert receive(theirs) == ("ready", 42)
-    kind, body = receive(theirs)
-    assert (kind, body) == ("append", append[5:])
-    assert type(body) is bytes
+    assert receive(theirs) == commit
     assert receive(theirs) == ("stop",)
 
 
 @pytest.mark.skipif(platform.machine() != "x86_64", reason="reads x86_64 system call numbers")
 def test_a_read_cut_short_by_a_signal_is_topped_up(pair) -> None:
     ours, theirs = pair
-    frame = encode_append(1, [b"key", (b"x" * 100_000, 0, 1, 0, 1, 0, 0.0)])
+    message = ("fold", ["x" * 100_000])
+    frame = encode(message)
     half = len(frame) // 2
     interrupted = threading.Event()
     previous = signal.signal(signal.SIGALRM, lambda *_: interrupted.set())
@@ -54,7 +53,7 @@ def test_a_read_cut_short_by_a_signal_is_topped_up(pair) -> None:
     sender = threading.Thread(target=send_in_two_parts)
     try:
         sender.start()
-        assert receive(theirs) == ("append", frame[5:])
+        assert receive(theirs) == message
     finally:
         sender.join()
         signal.signal(signal.SIGALRM, previous)
@@ -82,6 +81,6 @@ def test_end_of_stream_inside_a_frame_raises_wire_closed(pair) -> None:
 
 def test_a_frame_of_length_zero_raises_wire_closed(pair) -> None:
     ours, theirs = pair
-    ours.sendall(struct.pack(">IB", 0, ord("M")))
+    ours.sendall(struct.pack(">I", 0))
     with pytest.raises(WireClosed, match="length 0"):
         receive(theirs)

@@ -54,11 +54,11 @@ def read_segments(segments: list[Path], written_here: Collection[Path] = ()
 
     A torn record at the very end of the last segment is cut off (logged); any other
     bad record raises CorruptStoreError naming the segment and the offset. Segments in
-    ``written_here`` (see :meth:`CommitLog.take_sealed`) are split by their record
-    headers without computing each checksum again: this process wrote and sealed them
-    whole moments ago, so the check could only find damage done since, which SQLite
-    (no page checksums) could not detect in the folded rows either; every other
-    segment, above all what a crashed process left, is checked record by record.
+    ``written_here`` (segments the running server sealed whole, see :mod:`.log_keeper`)
+    are split by their record headers without computing each checksum again: the server
+    wrote and sealed them moments ago, so the check could only find damage done since,
+    which SQLite (no page checksums) could not detect in the folded rows either; every
+    other segment, above all what a crashed process left, is checked record by record.
     """
     records: list[tuple[Path, int, memoryview]] = []
     for index, path in enumerate(segments):
@@ -115,7 +115,7 @@ def remove_segments(segments: list[Path]) -> None:
 
 
 class CommitLog:
-    """The segment the writer process appends to; one writer per bucket directory."""
+    """The segment the server's flusher thread appends to; one per bucket directory."""
 
     def __init__(self, bucket_dir: Path) -> None:
         self.bucket_dir = bucket_dir
@@ -125,7 +125,6 @@ class CommitLog:
         self.path: Path | None = None
         self.size = 0
         self._dirty = False
-        self._sealed: list[Path] = []
 
     def append(self, payload: bytes) -> None:
         """Append one record and fdatasync it; raises OSError.
@@ -150,20 +149,12 @@ class CommitLog:
         if self._fd is not None:
             try:
                 self._cut_back()
-                self._sealed.append(self.path)
             except OSError as exc:
                 log.error("%s: cannot cut a failed append back: %s", self.path, exc)
             os.close(self._fd)
             self._fd = None
             self.path = None
             self.size = 0
-
-    def take_sealed(self) -> set[Path]:
-        """Return (and forget) the segments this log sealed whole since the last call,
-        for :func:`read_segments`' ``written_here``; a fold that fails reads them again
-        with every checksum checked."""
-        sealed, self._sealed = set(self._sealed), []
-        return sealed
 
     def _cut_back(self) -> None:
         """Drop the bytes of a failed append (raises OSError if that fails too)."""

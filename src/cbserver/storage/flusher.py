@@ -1,4 +1,4 @@
-"""Write-behind flusher: hands mutations to the bucket's writer process in batches.
+"""Write-behind flusher: makes a bucket's mutations durable in batches, on its own thread.
 
 The event loop's share per mutation is what the engine does inline for its
 :class:`~cbserver.engine.disk_queue.DiskQueue`: two ``list.append`` calls and a byte
@@ -8,15 +8,14 @@ flat). An append is atomic under the interpreter lock, and the shipping thread t
 the longest even-length prefix with ``len``, a slice and ``del`` of that prefix, which
 appends at the end cannot disturb; a key whose state is not appended yet stays for the
 next batch (the rare operations that rewrite the list, flush and requeue, take the lock
-as the taking does, and move whole pairs). The thread does no work per entry: it marshals the taken
-list as it is, in one C call (see :mod:`.writer_wire`), and hands it to the writer
-process (:mod:`.writer`), which appends it to the commit log, fdatasyncs it and later
-folds the newest state of each key (the list is in mutation order, so the last entry
-wins) into SQLite, on a core of its own.
-Once the writer acknowledged the commit, the thread reports the highest seqno made
-durable through ``on_persisted``; the engine turns that into OBSERVE "persisted". A
-failed commit or a dead writer puts the batch back in front of newer writes, reports
-the error for the log and REST, and is retried (with a new writer if needed): nothing
+as the taking does, and move whole pairs). The thread encodes the taken list in one C
+call (:mod:`.log_record`), appends it to the bucket's commit log and fdatasyncs it
+(:mod:`.log_keeper`); the writer process (:mod:`.writer`) later folds the sealed
+segments into SQLite (the newest state of each key wins), on a core of its own.
+Once the append is durable, the thread reports the highest seqno made durable through
+``on_persisted``; the engine turns that into OBSERVE "persisted". A failed append or
+commit, or a dead writer, puts the batch back in front of newer writes, reports the
+error for the log and REST, and is retried (with a new writer if needed): nothing
 unpersisted is ever reported persisted.
 """
 from __future__ import annotations
@@ -33,9 +32,11 @@ from ..engine.disk_queue import DiskQueue
 from .commit_log import COMPACT_IDLE_S, LOG_LIMIT_BYTES
 from .flush_marker import write_flush_marker
 from .health import StorageHealth
+from .log_keeper import LogKeeper
+from .log_record import encode_batch
 from .store import MetaOp
 from .writer_process import CommitFailed, WriterFailed, WriterProcess
-from .writer_wire import encode, encode_append
+from .writer_wire import encode
 
 log = logging.getLogger("cbserver.storage")
 
@@ -56,8 +57,9 @@ class Flusher:
                  clock: Callable[[], float] = time.time) -> None:
         self.path = path
         self.name = name
-        self.writer = WriterProcess(path, lock_fd, compact_idle_s=compact_idle_s,
-                                    log_limit_bytes=log_limit_bytes)
+        self.writer = WriterProcess(path, lock_fd)
+        self._log = LogKeeper(path.parent, self.writer, health, compact_idle_s=compact_idle_s,
+                              log_limit_bytes=log_limit_bytes)
         self.max_backlog_bytes = max_backlog_bytes
         self.on_persisted: Callable[[int], None] | None = None
         self.on_congested: Callable[[Any], None] | None = None
@@ -196,9 +198,17 @@ class Flusher:
         with self._cond:
             self._cond.notify()
 
-    def _has_work(self) -> bool:
+    def _has_batch(self) -> bool:
         return bool(len(self._queue) > 1 or self._truncate or self._meta
                     or self._waiters or self._clock() >= self._next_pager)
+
+    def _has_work(self) -> bool:
+        return self._has_batch() or self._log.due()
+
+    def _wait_timeout(self) -> float:
+        pager = max(0.0, self._next_pager - self._clock())
+        log_timeout = self._log.wait_timeout()
+        return pager if log_timeout is None else min(pager, log_timeout)
 
     def _run(self) -> None:
         retry_delay = RETRY_MIN_S
@@ -215,22 +225,26 @@ class Flusher:
                         continue
                 with self._cond:
                     while not self._has_work() and not self._stopping:
-                        self._cond.wait(max(0.0, self._next_pager - self._clock()))
+                        self._cond.wait(self._wait_timeout())
                     if not self._has_work():
+                        self._log.fold_all()
                         break
-                    batch = self._take_batch()
-                try:
-                    purged, written = self.writer.commit(self._encode(batch))
-                except (CommitFailed, WriterFailed) as exc:
-                    self._requeue(batch)
-                    self._report_failure(len(batch["entries"]) // 2, exc)
-                    retry_delay = self._back_off(exc, retry_delay)
-                    if retry_delay is None:
-                        break
-                    continue
-                retry_delay = RETRY_MIN_S
-                self._completed(batch, purged, written)
+                    batch = self._take_batch() if self._has_batch() else None
+                if batch is not None:
+                    try:
+                        purged, written = self._persist(batch)
+                    except (CommitFailed, WriterFailed, OSError) as exc:
+                        self._requeue(batch)
+                        self._report_failure(len(batch["entries"]) // 2, exc)
+                        retry_delay = self._back_off(exc, retry_delay)
+                        if retry_delay is None:
+                            break
+                        continue
+                    retry_delay = RETRY_MIN_S
+                    self._completed(batch, purged, written)
+                self._log.tend()
         finally:
+            self._log.log.seal()
             self.writer.stop()
 
     def _take_batch(self) -> dict[str, Any]:
@@ -257,16 +271,24 @@ class Flusher:
         self._inflight_items = count // 2
         return batch
 
-    @staticmethod
-    def _encode(batch: dict[str, Any]) -> bytes:
-        """Encode a batch as one writer message: the entries go as they were queued, so
-        ``marshal`` does all the work in C and this thread touches no entry (entries are
-        in seqno order, so the last one's seqno is the batch's highest). A plain batch of
-        writes and deletes is a log append; a flush, metadata or purge is a commit."""
+    def _persist(self, batch: dict[str, Any]) -> tuple[int, int]:
+        """Make a batch durable; return (rows the pager purged, rows written).
+
+        A plain batch of writes and deletes is appended to the commit log here, encoded
+        in one C call that touches each entry once (entries are in seqno order, so the
+        last one's seqno is the batch's highest); an empty one (a checkpoint) needs
+        nothing, every earlier batch being durable already. A flush, metadata or purge
+        is a commit in the writer, after it folded every segment of the log."""
         if _is_append(batch):
-            return encode_append(batch["seqno"], batch["entries"])
-        return encode(("commit", batch["truncate"], batch["purge_before"], batch["seqno"],
-                       batch["entries"], [tuple(op) for op in batch["meta"]]))
+            if batch["entries"]:
+                self._log.append(encode_batch(batch["seqno"], batch["entries"]))
+            return 0, 0
+        names = self._log.handover()
+        result = self.writer.commit(encode((
+            "commit", batch["truncate"], batch["purge_before"], batch["seqno"],
+            batch["entries"], [tuple(op) for op in batch["meta"]], names)))
+        self._log.handed_over()
+        return result
 
     def _retire(self, mark: int) -> None:
         """Count the bytes queued up to ``mark`` as out of the backlog (lock held)."""

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import select
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
-from .writer_wire import WireClosed, receive, send
+from .writer_wire import WireClosed, encode, receive, send
 
 log = logging.getLogger("cbserver.storage")
 
@@ -24,17 +25,19 @@ class CommitFailed(Exception):
 
 
 class WriterProcess:
-    """Starts ``python -m cbserver.storage.writer`` and exchanges batches with it in order.
+    """Starts ``python -m cbserver.storage.writer`` and exchanges messages with it in order.
 
     Used by one thread (the flusher's). ``lock_fd`` is the data directory's lock, passed
-    down so the directory stays locked while the writer lives.
+    down so the directory stays locked while the writer lives. A fold may be left
+    running (:meth:`request_fold`) while the thread goes on appending to the log; its
+    answer is taken with :meth:`fold_result` before the next message.
     """
 
-    def __init__(self, path: Path, lock_fd: int | None, *, compact_idle_s: float,
-                 log_limit_bytes: int) -> None:
+    def __init__(self, path: Path, lock_fd: int | None) -> None:
         self.path = path
         self._lock_fd = lock_fd
-        self._tuning = [repr(float(compact_idle_s)), str(int(log_limit_bytes))]
+        #: A fold was requested and its answer not taken yet.
+        self.folding = False
         self._proc: subprocess.Popen | None = None
         self._sock: socket.socket | None = None
 
@@ -53,8 +56,7 @@ class WriterProcess:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         fds = [theirs.fileno()] + ([self._lock_fd] if self._lock_fd is not None else [])
         command = [sys.executable, "-m", "cbserver.storage.writer", str(self.path),
-                   str(theirs.fileno()), str(self._lock_fd if self._lock_fd is not None else -1),
-                   *self._tuning]
+                   str(theirs.fileno()), str(self._lock_fd if self._lock_fd is not None else -1)]
         try:
             self._proc = subprocess.Popen(command, pass_fds=fds, stdin=subprocess.DEVNULL)
         except OSError as exc:
@@ -63,6 +65,7 @@ class WriterProcess:
         finally:
             theirs.close()
         self._sock = ours
+        self.folding = False
         try:
             reply = receive(ours)
         except WireClosed:
@@ -80,22 +83,66 @@ class WriterProcess:
         Raises CommitFailed when the writer rolled the batch back and WriterFailed when
         the process is gone (the batch may or may not be on disk; it is sent again).
         """
+        self.fold_result()
+        self._send(frame)
+        reply = self._receive()
+        return reply[1], reply[2]
+
+    def request_fold(self, names: list[str]) -> None:
+        """Ask the writer to fold these sealed segments, without waiting for it."""
+        self.fold_result()
+        self._send(encode(("fold", names)))
+        self.folding = True
+
+    def fold_ready(self) -> bool:
+        """Return True if the requested fold has answered (or the writer is gone)."""
+        if not self.folding or self._sock is None:
+            return self.folding
+        readable, _, _ = select.select([self._sock], [], [], 0)
+        return bool(readable)
+
+    def fold_result(self) -> int:
+        """Wait for the requested fold, if any, and return the entries it folded.
+
+        Raises CommitFailed if it failed (its segments stay) and WriterFailed when the
+        process is gone."""
+        if not self.folding:
+            return 0
+        self.folding = False
+        return self._receive()[1]
+
+    def _send(self, frame: bytes) -> None:
         if self._sock is None:
             raise WriterFailed(f"no writer process for {self.path}")
         try:
             self._sock.sendall(frame)
+        except (BrokenPipeError, ConnectionResetError):
+            raise self._gone() from None
+
+    def _receive(self) -> tuple:
+        """Receive one answer; CommitFailed for an error answer."""
+        if self._sock is None:
+            raise WriterFailed(f"no writer process for {self.path}")
+        try:
             reply = receive(self._sock)
-        except (WireClosed, BrokenPipeError, ConnectionResetError):
-            status = self._discard()
-            raise WriterFailed(f"writer process for {self.path} died (exit status "
-                               f"{status})") from None
+        except (WireClosed, ConnectionResetError):
+            raise self._gone() from None
         if reply[0] == "error":
             raise CommitFailed(reply[1])
-        return reply[1], reply[2]
+        return reply
+
+    def _gone(self) -> WriterFailed:
+        """Reap a writer that died and return the error to raise."""
+        status = self._discard()
+        return WriterFailed(f"writer process for {self.path} died (exit status {status})")
 
     def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
         """Ask the writer to fold its log, checkpoint and close the database, and wait for
         it to exit."""
+        if self._sock is None:
+            return
+        with contextlib.suppress(WireClosed, OSError, CommitFailed, WriterFailed):
+            self.fold_result()
         if self._sock is None:
             return
         with contextlib.suppress(WireClosed, OSError):
@@ -105,6 +152,7 @@ class WriterProcess:
 
     def _discard(self, timeout: float = STOP_TIMEOUT_S) -> int | None:
         """Close the connection and reap the process (killed if it does not exit in time)."""
+        self.folding = False
         if self._sock is not None:
             self._sock.close()
             self._sock = None

@@ -1,11 +1,11 @@
 """Framing between the flusher and its writer process: length-prefixed ``marshal`` messages.
 
-``marshal`` encodes the tuples, lists, bytes and integers of a batch in C, in one pass,
-at a fraction of pickle's cost per item; both ends run the same interpreter, so its
-version-specific format is no concern. A frame is a 4-byte big-endian length, a kind
-byte and the body: ``M`` and a marshalled tuple whose first element names the message,
-or ``L`` and a batch payload (:mod:`.log_record`), which the writer appends to its commit
-log as it is, without unmarshalling it (received as ``("append", body)``).
+``marshal`` encodes the tuples, lists, bytes and integers of a message in C, in one
+pass, at a fraction of pickle's cost per item; both ends run the same interpreter, so
+its version-specific format is no concern. A frame is a 4-byte big-endian length and
+the marshalled tuple, whose first element names the message. The batches of writes
+themselves do not travel here: the flusher appends them to the commit log, and the
+writer reads them from there (:mod:`.log_keeper`).
 """
 from __future__ import annotations
 
@@ -14,15 +14,10 @@ import socket
 import struct
 from typing import Any
 
-from .log_record import MARSHAL_VERSION, encode_batch
+from .log_record import MARSHAL_VERSION
 
 _LENGTH = struct.Struct(">I")
-#: A frame's length and kind byte, read in one call.
-_HEAD = struct.Struct(">IB")
 MAX_MESSAGE = (1 << 32) - 1
-_MESSAGE = b"M"
-_APPEND = b"L"
-_APPEND_KIND = _APPEND[0]
 
 
 class WireClosed(ConnectionError):
@@ -31,18 +26,10 @@ class WireClosed(ConnectionError):
 
 def encode(message: tuple) -> bytes:
     """Return ``message`` framed for sending as it is."""
-    return _frame(_MESSAGE, marshal.dumps(message, MARSHAL_VERSION))
-
-
-def encode_append(seqno: int, entries: list) -> bytes:
-    """Return a batch framed as a log append (``entries`` flat, in mutation order)."""
-    return _frame(_APPEND, encode_batch(seqno, entries))
-
-
-def _frame(kind: bytes, body: bytes) -> bytes:
-    if len(body) + 1 > MAX_MESSAGE:
+    body = marshal.dumps(message, MARSHAL_VERSION)
+    if len(body) > MAX_MESSAGE:
         raise ValueError(f"writer message of {len(body)} bytes exceeds the 4 GiB frame limit")
-    return _LENGTH.pack(len(body) + 1) + kind + body
+    return _LENGTH.pack(len(body)) + body
 
 
 def send(sock: socket.socket, message: tuple) -> None:
@@ -55,13 +42,10 @@ def send(sock: socket.socket, message: tuple) -> None:
 
 def receive(sock: socket.socket) -> tuple[Any, ...]:
     """Receive one message; raises WireClosed on end of stream."""
-    length, kind = _HEAD.unpack(_read_exactly(sock, _HEAD.size))
+    (length,) = _LENGTH.unpack(_read_exactly(sock, _LENGTH.size))
     if length == 0:
         raise WireClosed("peer sent a frame of length 0 (the stream is out of step)")
-    body = _read_exactly(sock, length - 1) if length > 1 else b""
-    if kind == _APPEND_KIND:
-        return ("append", body)
-    return marshal.loads(body)
+    return marshal.loads(_read_exactly(sock, length))
 
 
 def _read_exactly(sock: socket.socket, size: int) -> bytes:

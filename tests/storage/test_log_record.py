@@ -50,16 +50,17 @@ def test_a_batch_of_the_pair_layout_reads_as_the_same_flat_batch(seqno, changes)
 
 @pytest.mark.parametrize("payload", [
     marshal.dumps((LAYOUT + 1, 5, [b"k", 5])),
-    marshal.dumps((LAYOUT, 5, [b"k"])),
-    marshal.dumps((LAYOUT, b"5", [b"k", 5])),
+    marshal.dumps((2, 5, [b"k"])),
+    marshal.dumps((2, b"5", [b"k", 5])),
     marshal.dumps((5, [b"k", 5])),
     marshal.dumps((5, [(b"k", 5, 6)])),
     marshal.dumps({"seqno": 5}),
     marshal.dumps((1, 2, 3, 4)),
     b"\xff not marshal at all",
+    b"\xcb\x03" + bytes(10),
     b"",
 ], ids=["future-layout", "odd-flat", "bad-seqno", "flat-without-tag", "bad-pair", "dict",
-        "long-tuple", "garbage", "empty"])
+        "long-tuple", "garbage", "truncated-layout-3", "empty"])
 def test_anything_else_is_refused(payload) -> None:
     with pytest.raises(RecordLayoutError):
         decode_batch(payload)
@@ -81,28 +82,35 @@ def _restart(root: Path) -> dict[bytes, tuple]:
             for key, item in warm_restart(root).items()}
 
 
-def test_segments_of_the_pair_layout_are_replayed_at_start(tmp_path) -> None:
+def test_segments_of_the_marshal_layouts_are_replayed_at_start(tmp_path) -> None:
     bucket_dir = _define_bucket(tmp_path)
     log = CommitLog(bucket_dir)
     log.append(marshal.dumps((3, [(b"a", (b"a1", 1, 101, 0, 1, 0, 0.0)),
                                   (b"b", (b"b1", 2, 102, 0, 2, 0, 0.0)),
                                   (b"a", 3)]), MARSHAL_VERSION))
+    log.append(marshal.dumps((2, 4, [b"d", (b"d1", 5, 103, 0, 3, 0, 0.0), b"b", 4]),
+                             MARSHAL_VERSION))
     log.append(encode_batch(5, [b"c", (b"c1", 3, 104, 0, 4, 0, 0.0),
                                 b"a", (b"a2", 4, 105, 0, 5, 0, 0.0)]))
     log.seal()
-    assert _restart(tmp_path) == {b"a": (b"a2", 4, 105), b"b": (b"b1", 2, 102),
-                                  b"c": (b"c1", 3, 104)}
+    assert _restart(tmp_path) == {b"a": (b"a2", 4, 105), b"c": (b"c1", 3, 104),
+                                  b"d": (b"d1", 5, 103)}
     assert list_segments(bucket_dir) == []
 
 
-def test_a_record_of_an_unknown_layout_refuses_the_start_naming_the_segment(tmp_path) -> None:
+@pytest.mark.parametrize("bad", [
+    marshal.dumps((LAYOUT + 1, 2, [b"b", 2]), MARSHAL_VERSION),
+    encode_batch(2, [b"b", 2])[:-1],
+], ids=["unknown-layout", "malformed-layout-3"])
+def test_a_record_of_an_unknown_layout_refuses_the_start_naming_the_segment(tmp_path,
+                                                                              bad) -> None:
     bucket_dir = _define_bucket(tmp_path)
     log = CommitLog(bucket_dir)
     log.append(encode_batch(1, [b"a", (b"a1", 0, 101, 0, 1, 0, 0.0)]))
-    log.append(marshal.dumps((LAYOUT + 1, 2, [b"b", 2]), MARSHAL_VERSION))
+    log.append(bad)
     log.seal()
     segment = list_segments(bucket_dir)[0]
-    with pytest.raises(CorruptStoreError, match=rf"{segment.name}.*record at byte \d+.*layout"):
+    with pytest.raises(CorruptStoreError, match=rf"{segment.name}.*record at byte 57.*layout"):
         _restart(tmp_path)
     assert list_segments(bucket_dir) == [segment], "a refused segment must be kept"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -16,7 +17,9 @@ from couchbase.protocol import ObserveState, Opcode, Status, encode_request
 from cbserver.engine import Bucket, BucketSettings
 from cbserver.engine.bucket import SET
 from cbserver.storage import BucketStore, StorageManager, warm_up
-from cbserver.storage.commit_log import list_segments
+from cbserver.storage.commit_log import CommitLog, list_segments
+from cbserver.storage.log_record import encode_batch
+from cbserver.storage.writer_process import WriterProcess
 
 from support.cbserver_process import CbserverProcess
 from storage_helpers import durable_keys, open_bucket, settle
@@ -156,3 +159,60 @@ def test_stat_memory_reports_process_and_bucket_figures(tmp_path) -> None:
     assert int(stats[b"ep_overhead"]) > 0
     assert int(stats[b"ep_value_size"]) + int(stats[b"ep_overhead"]) == int(stats[b"mem_used"])
     assert b"ep_diskqueue_memory" in stats
+
+
+def test_a_fold_takes_the_named_segments_and_skips_ones_already_folded(tmp_path) -> None:
+    """A writer that died after its fold committed leaves the server naming segments that
+    are gone; the next writer folds the rest and answers as usual."""
+    bucket_dir = tmp_path / "default"
+    bucket_dir.mkdir()
+    BucketStore.open(bucket_dir / "kv.sqlite3").close()
+    commit_log = CommitLog(bucket_dir)
+    for number in range(1, 4):
+        commit_log.append(encode_batch(number, [b"k%d" % number,
+                                                (b"v", 0, number, 0, number, 0, 0.0)]))
+        commit_log.seal()
+    writer = WriterProcess(bucket_dir / "kv.sqlite3", None)
+    writer.start()
+    try:
+        writer.request_fold(["log.1", "log.2", "log.3", "log.9"])
+        assert writer.folding
+        assert writer.fold_result() == 3
+        assert not writer.folding
+    finally:
+        writer.stop()
+    assert list_segments(bucket_dir) == []
+    store = BucketStore.open(bucket_dir / "kv.sqlite3")
+    try:
+        assert store.count() == 3
+    finally:
+        store.close()
+
+
+def test_segments_are_sealed_at_the_limit_and_folded_while_writes_go_on(tmp_path) -> None:
+    async def scenario() -> None:
+        manager, bucket = await open_bucket(tmp_path, compact_idle_s=3600.0,
+                                            log_limit_bytes=8192)
+        for batch in range(40):
+            for i in range(10):
+                bucket.store(SET, b"key-%d-%d" % (batch, i), b"v" * 100, 0, 0)
+            await settle(manager)
+        deadline = time.monotonic() + 30
+        while _sqlite_count(tmp_path) < 350:  # the open segment may hold the last writes
+            assert time.monotonic() < deadline, "sealed segments were not folded"
+            await asyncio.sleep(0.02)
+        assert len(list_segments(tmp_path / "buckets" / "default")) <= 3
+        assert manager.close()
+
+    asyncio.run(scenario())
+    assert _sqlite_count(tmp_path) == 400
+    assert list_segments(tmp_path / "buckets" / "default") == []
+
+
+def _sqlite_count(root: Path) -> int:
+    conn = sqlite3.connect(f"file:{root / 'buckets' / 'default' / 'kv.sqlite3'}?mode=ro",
+                           uri=True)
+    try:
+        return conn.execute("SELECT count(*) FROM docs").fetchone()[0]
+    finally:
+        conn.close()

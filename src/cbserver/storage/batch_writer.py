@@ -13,18 +13,11 @@ class BatchWriter:
 
     def __init__(self, store: BucketStore) -> None:
         self.store = store
-        self.max_cas = 0
-        self.max_seqno = 0
-        self.reload_counters()
-
-    def reload_counters(self) -> None:
-        """Re-read the CAS and seqno counters, which another connection to the same file
-        (the background fold) may have raised since this writer last committed."""
-        self.max_cas = self.store.counter("max_cas")
-        self.max_seqno = self.store.counter("max_seqno")
+        self.max_cas = store.counter("max_cas")
+        self.max_seqno = store.counter("max_seqno")
 
     def commit(self, message: tuple) -> tuple:
-        """Apply one commit message (see ``Flusher._encode``; its entries are flat, see
+        """Apply one commit message (see ``Flusher._persist``; its entries are flat, see
         :mod:`.log_record`) and answer ``("ok", purged, rows written)`` or ``("error",
         text)`` after a rollback."""
         _, truncate, purge_before, seqno, entries, meta = message
@@ -35,6 +28,19 @@ class BatchWriter:
         except sqlite3.Error as exc:
             return ("error", f"{type(exc).__name__}: {exc}")
         return ("ok", purged, rows)
+
+    def apply_rows(self, upserts: list, deletes: list, max_cas: int, seqno: int) -> int:
+        """Commit rows the fold built (:func:`.batch_codec.coalesce`: flat upserts as
+        :meth:`BucketStore.commit` takes them, deleted keys, the highest CAS among them)
+        in one transaction; return the rows written. Raises sqlite3.Error after a
+        rollback."""
+        max_cas = max(self.max_cas, max_cas)
+        counters = {"max_cas": max_cas, "max_seqno": seqno} if seqno > self.max_seqno else {}
+        self.store.commit(truncate=False, upserts=upserts, deletes=deletes, meta=[],
+                          counters=counters, purge_before=None)
+        self.max_cas = max_cas
+        self.max_seqno = max(self.max_seqno, seqno)
+        return len(upserts) // ROW_FIELDS + len(deletes)
 
     def apply(self, newest: dict[bytes, Any], seqno: int, *, truncate: bool = False,
               purge_before: int | None = None, meta: list[MetaOp] | None = None

@@ -13,6 +13,7 @@ refused with :class:`~.errors.CorruptStoreError` naming the file.
 from __future__ import annotations
 
 import logging
+import mmap
 import os
 import re
 import struct
@@ -59,10 +60,13 @@ def read_segments(segments: list[Path], written_here: Collection[Path] = ()
     wrote and sealed them moments ago, so the check could only find damage done since,
     which SQLite (no page checksums) could not detect in the folded rows either; every
     other segment, above all what a crashed process left, is checked record by record.
+    The payloads are views of the segments mapped into memory, not copies: the fold
+    reads each record once, straight from the page cache, and the mapping ends with
+    the last view.
     """
     records: list[tuple[Path, int, memoryview]] = []
     for index, path in enumerate(segments):
-        data = path.read_bytes()
+        data = _map(path)
         end = 0
         for offset, payload in iter_records(data, check=path not in written_here):
             records.append((path, offset, payload))
@@ -81,7 +85,17 @@ def read_segments(segments: list[Path], written_here: Collection[Path] = ()
     return records
 
 
-def iter_records(data: bytes, check: bool = True) -> Iterator[tuple[int, memoryview]]:
+def _map(path: Path) -> bytes | mmap.mmap:
+    """Return the segment's bytes as a read-only mapping (an empty one as ``b""``)."""
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if not size:
+            return b""
+        return mmap.mmap(handle.fileno(), size, access=mmap.ACCESS_READ)
+
+
+def iter_records(data: bytes | mmap.mmap, check: bool = True
+                 ) -> Iterator[tuple[int, memoryview]]:
     """Yield ``(offset, payload)`` of each intact record at the start of ``data`` (the
     payload a view into ``data``, not a copy); stop at the first short or, with
     ``check``, mismatching one."""

@@ -4,13 +4,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any
-
 from ..gc_pause import gc_paused
+from .batch_codec import BatchLayoutError, coalesce
 from .batch_writer import BatchWriter
 from .commit_log import list_segments, read_segments, remove_segments
 from .errors import CorruptStoreError
-from .log_record import RecordLayoutError, decode_batch, pairs
+from .log_record import RecordLayoutError, as_layout3, decode_batch
 
 log = logging.getLogger("cbserver.storage")
 
@@ -27,8 +26,9 @@ def fold_segments(writer: BatchWriter, segments: list[Path],
     unfolded) to SQLite in one transaction, delete them and return the number of log
     entries folded.
 
-    The entries are coalesced in log order (the newest state of a key wins), so the
-    table ends equal to the logical state. Deleting the segments only after the commit
+    The entries are coalesced in log order (the newest state of a key wins) in one C
+    call that makes Python objects only for the rows written, so the table ends equal
+    to the logical state. Deleting the segments only after the commit
     makes a crash at any point safe: folding the same records (or a suffix of them, if
     some segments were already gone) again gives the same table. ``written_here`` are
     segments this process sealed whole (see :func:`.commit_log.read_segments`). Raises
@@ -49,21 +49,34 @@ def _apply_segments(writer: BatchWriter, segments: list[Path],
                     written_here: Collection[Path]) -> tuple[int, int]:
     """Coalesce the entries of ``segments`` and commit them; return (entries, keys).
 
-    A function of its own so that the coalesced states and the rows are freed when it
-    returns, before the collector is on again: alive at that point, they would all be
-    traversed by the first collection after the fold."""
-    newest: dict[bytes, Any] = {}
-    seqno = 0
-    entries = 0
-    for path, offset, payload in read_segments(segments, written_here):
+    A function of its own so that the rows are freed when it returns, before the
+    collector is on again: alive at that point, they would all be traversed by the
+    first collection after the fold."""
+    records = read_segments(segments, written_here)
+    payloads = []
+    for path, offset, payload in records:
         try:
-            batch_seqno, batch = decode_batch(payload)
+            payloads.append(as_layout3(payload))
         except RecordLayoutError as exc:
-            raise CorruptStoreError(path, f"commit log record at byte {offset} cannot be read: "
-                                          f"{exc}; it was written by another version or is "
-                                          "damaged") from None
-        newest.update(pairs(batch))
-        seqno = max(seqno, batch_seqno)
-        entries += len(batch) // 2
-    writer.apply(newest, seqno)
-    return entries, len(newest)
+            raise _unreadable(path, offset, exc) from None
+    try:
+        folded = coalesce(payloads)
+    except BatchLayoutError:
+        raise _first_malformed(records) from None
+    rows = writer.apply_rows(folded.upserts, folded.deletes, folded.max_cas, folded.seqno)
+    return folded.entries, rows
+
+
+def _first_malformed(records: list[tuple[Path, int, memoryview]]) -> CorruptStoreError:
+    """Return the error naming the first record of ``records`` that cannot be decoded."""
+    for path, offset, payload in records:
+        try:
+            decode_batch(payload)
+        except RecordLayoutError as exc:
+            return _unreadable(path, offset, exc)
+    return CorruptStoreError(records[0][0], "the commit log cannot be folded")
+
+
+def _unreadable(path: Path, offset: int, exc: Exception) -> CorruptStoreError:
+    return CorruptStoreError(path, f"commit log record at byte {offset} cannot be read: "
+                                   f"{exc}; it was written by another version or is damaged")

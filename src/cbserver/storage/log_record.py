@@ -1,14 +1,17 @@
-"""The layout of one flusher batch, as shipped to the writer and kept in a commit log record.
+"""The layouts of one flusher batch in a commit log record: layout 3 written, older ones read.
 
 A batch is flat: ``[key, state, key, state, ...]`` in mutation order, where a state is the
 engine's immutable record tuple or, for a delete, the delete's seqno (an int). Flat, so
 that the event loop queues a mutation with two ``list.append`` calls and allocates no
 tuple of its own: a pair tuple per write would outlive the write in the queue and keep
 the cyclic GC's young generation filling up (the engine frees the replaced record, so a
-flat queue leaves the GC's allocation count where it was). The log record's payload is
-the ``marshal``'d ``(LAYOUT, seqno, entries)``. Segments written before the flat layout
-hold ``(seqno, [(key, state), ...])`` and are still read (converted to flat); any other
-shape is refused.
+flat queue leaves the GC's allocation count where it was).
+
+Records are written in layout 3 (:mod:`.batch_codec`: fixed-width binary fields, encoded
+and folded in C). Segments written by earlier versions hold ``marshal`` data and are
+still read: layout 2, ``(2, seqno, flat entries)``, and the pair layout, ``(seqno,
+[(key, state), ...])``; :func:`as_layout3` converts them for the fold. Any other shape
+is refused with :class:`RecordLayoutError`.
 """
 from __future__ import annotations
 
@@ -17,29 +20,50 @@ import marshal
 from collections.abc import Iterator
 from typing import Any
 
+from .batch_codec import TAG, BatchLayoutError, decode_batch3, encode_batch
+
+__all__ = ["LAYOUT", "MARSHAL_VERSION", "RecordLayoutError", "as_layout3", "decode_batch",
+           "encode_batch", "pairs"]
+
 #: Version 2 writes no back-references: no hash-table entry per object, about twice as fast
-#: for a batch, whose objects are all distinct anyway.
+#: for a message, whose objects are all distinct anyway (the writer's messages use it).
 MARSHAL_VERSION = 2
-#: Tag of the flat layout, first in every record payload written by this version.
-LAYOUT = 2
+#: The layout this version writes.
+LAYOUT = 3
+#: Tag of the marshal layout written before layout 3.
+_MARSHAL_LAYOUT = 2
 
 
 class RecordLayoutError(ValueError):
     """A commit log payload passed its checksum but is not a batch this version can read."""
 
 
-def encode_batch(seqno: int, entries: list) -> bytes:
-    """Return the payload of one batch (``entries`` flat, in mutation order)."""
-    return marshal.dumps((LAYOUT, seqno, entries), MARSHAL_VERSION)
-
-
 def decode_batch(payload: bytes | memoryview) -> tuple[int, list]:
-    """Return ``(seqno, flat entries)`` of a payload of this or the pair layout; raises
-    RecordLayoutError for anything else."""
+    """Return ``(seqno, flat entries)`` of a payload of any layout this version reads;
+    raises RecordLayoutError for anything else."""
+    if bytes(payload[:2]) == TAG:
+        try:
+            return decode_batch3(payload)
+        except BatchLayoutError as exc:
+            raise RecordLayoutError(f"malformed batch of layout {LAYOUT} ({exc})") from None
+    return _decode_marshal(payload)
+
+
+def as_layout3(payload: bytes | memoryview) -> bytes | memoryview:
+    """Return ``payload`` as layout 3: itself, or an older layout re-encoded (raises
+    RecordLayoutError for an unknown one; a malformed layout 3 payload is found by the
+    fold, :func:`.batch_codec.coalesce`)."""
+    if bytes(payload[:2]) == TAG:
+        return payload
+    return encode_batch(*_decode_marshal(payload))
+
+
+def _decode_marshal(payload: bytes | memoryview) -> tuple[int, list]:
+    """Decode a payload of layout 2 or of the pair layout."""
     try:
         batch = marshal.loads(payload)
     except (ValueError, EOFError, TypeError) as exc:
-        raise RecordLayoutError(f"not a marshalled batch ({exc})") from None
+        raise RecordLayoutError(f"not a batch of a known layout ({exc})") from None
     if batch.__class__ is not tuple or len(batch) not in (2, 3):
         raise RecordLayoutError(f"unknown batch layout (a {type(batch).__name__}, not a tuple "
                                 f"of 2 or 3 items; this version writes layout {LAYOUT})")
@@ -50,13 +74,13 @@ def decode_batch(payload: bytes | memoryview) -> tuple[int, list]:
         raise RecordLayoutError("malformed batch of the pair layout (expected a seqno and a "
                                 "list of (key, state) pairs)")
     layout, seqno, entries = batch
-    if layout != LAYOUT:
+    if layout != _MARSHAL_LAYOUT:
         raise RecordLayoutError(f"unknown batch layout {layout!r} (this version reads the "
-                                f"pair layout and layout {LAYOUT})")
+                                f"pair layout and layouts {_MARSHAL_LAYOUT} and {LAYOUT})")
     if seqno.__class__ is int and entries.__class__ is list and not len(entries) % 2:
         return seqno, entries
-    raise RecordLayoutError(f"malformed batch of layout {LAYOUT} (expected a seqno and a "
-                            "flat list of keys and states of even length)")
+    raise RecordLayoutError(f"malformed batch of layout {_MARSHAL_LAYOUT} (expected a seqno "
+                            "and a flat list of keys and states of even length)")
 
 
 def pairs(entries: list) -> Iterator[tuple[bytes, Any]]:

@@ -8,6 +8,7 @@ from couchbase.protocol import ObserveState
 
 from cbserver.engine.bucket import SET
 from cbserver.storage import BucketStore
+from cbserver.storage.flusher import GROUP_COMMIT_S
 
 from storage_helpers import durable_keys, open_bucket, settle
 
@@ -100,3 +101,26 @@ def test_expiry_on_access_deletes_on_disk(tmp_path) -> None:
         assert manager.close()
 
     asyncio.run(scenario())
+
+
+def test_writes_arriving_one_by_one_are_grouped_into_few_commits(tmp_path) -> None:
+    """Group commit: under a trickle of writes a batch is taken at most every
+    GROUP_COMMIT_S, and a waiter (checkpoint) is served without waiting out the window."""
+    async def scenario() -> None:
+        manager, bucket = await open_bucket(tmp_path)
+        flusher = manager.bucket("default").flusher
+        await settle(manager)
+        before = flusher.committed_batches
+        started = time.monotonic()
+        for i in range(200):
+            bucket.store(SET, b"trickle-%d" % i, b"x", 0, 0)
+            await asyncio.sleep(0.0005)
+        await settle(manager)
+        elapsed = time.monotonic() - started
+        batches = flusher.committed_batches - before
+        assert batches <= elapsed / GROUP_COMMIT_S + 3, (batches, elapsed)
+        assert bucket.observe(b"trickle-199")[0] == ObserveState.PERSISTED
+        assert manager.close()
+
+    asyncio.run(scenario())
+    assert len(_disk(tmp_path)) == 200

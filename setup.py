@@ -24,6 +24,8 @@ setup(ext_modules=[
               extra_compile_args=WARNINGS, optional=True),
     Extension("cbserver.views._icu_key", ["src/cbserver/views/_icu_key.c"],
               libraries=["icui18n", "icuuc"], extra_compile_args=WARNINGS, optional=True),
+    Extension("cbserver.engine._disk_queue", ["src/cbserver/engine/_disk_queue.c"],
+              extra_compile_args=WARNINGS, optional=True),
     Extension("cbserver.storage._batch_codec", ["src/cbserver/storage/_batch_codec.c"],
               extra_compile_args=WARNINGS, optional=True),
 ])

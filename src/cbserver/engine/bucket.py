@@ -14,7 +14,7 @@ from typing import Protocol
 from couchbase.protocol import ARITH_NO_CREATE, MAX_VALUE_LEN, ObserveState, Status
 
 from .clock import absolute_expiry
-from .disk_queue import ENTRY_OVERHEAD, DiskQueue
+from .disk_queue import DiskQueue
 from .item import CAS, DATATYPE, EXPIRY, FLAGS, LOCK_EXPIRY, SEQNO, VALUE, Item, Record
 
 log = logging.getLogger(__name__)
@@ -208,20 +208,9 @@ class Bucket:
         if self.persisted_seqno is not None:
             self._tombstones[key] = self.seqno
         if self.disk_queue is not None:
-            self._queue_for_disk(key, self.seqno, ENTRY_OVERHEAD)
+            self.disk_queue.push(self, key, self.seqno, 0)
         if self._on_mutation:
             self._notify(key, None)
-
-    def _queue_for_disk(self, key: bytes, state: Record | int, size: int) -> None:
-        """Append ``key`` and its new state to the disk queue, counting ``size`` bytes;
-        :meth:`set_plain` inlines this body (it runs per fast-path SET)."""
-        queue = self.disk_queue
-        queue.queued_bytes = queued = queue.queued_bytes + size
-        entries = queue.entries
-        entries.append(key)
-        entries.append(state)
-        if len(entries) == 2 or queued > queue.mark:
-            queue.owner.queue_poked(self)
 
     def _install(self, key: bytes, old: Record | None, value: bytes, flags: int, expiry: int,
                  datatype: int) -> tuple[int, Item | None]:
@@ -249,7 +238,7 @@ class Bucket:
         if self._tombstones:
             self._tombstones.pop(key, None)
         if self.disk_queue is not None:
-            self._queue_for_disk(key, record, len(value) + ENTRY_OVERHEAD)
+            self.disk_queue.push(self, key, record, len(value))
         if self._on_mutation:
             self._notify(key, record)
         return record
@@ -369,14 +358,8 @@ class Bucket:
             self.stats["total_items"] += 1
         if self._tombstones:
             self._tombstones.pop(key, None)
-        queue = self.disk_queue
-        if queue is not None:
-            queue.queued_bytes = queued = queue.queued_bytes + len(value) + ENTRY_OVERHEAD
-            entries = queue.entries
-            entries.append(key)
-            entries.append(record)
-            if len(entries) == 2 or queued > queue.mark:
-                queue.owner.queue_poked(self)
+        if self.disk_queue is not None:
+            self.disk_queue.push(self, key, record, len(value))
         if self._on_mutation:
             self._notify(key, record)
         return record

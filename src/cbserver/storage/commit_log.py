@@ -32,7 +32,7 @@ _HEADER = struct.Struct(">II")
 #: The writer folds the log into SQLite after this long without a batch ...
 COMPACT_IDLE_S = 0.25
 #: ... or once the log holds this many bytes (bounds disk use and replay at warmup).
-LOG_LIMIT_BYTES = 64 << 20
+LOG_LIMIT_BYTES = 128 << 20
 
 
 def is_segment_name(name: str) -> bool:

@@ -36,7 +36,7 @@ async def settle(manager: StorageManager, name: str = "default") -> None:
 def durable_keys(root: Path, name: str = "default") -> set[bytes]:
     """Return the keys durable on disk: SQLite rows with the commit log applied in order.
 
-    Reads without changing anything (a running writer may be appending; a record it is
+    Reads without changing anything (a running flusher may be appending; a record it is
     still writing counts as not there yet).
     """
     bucket_dir = root / "buckets" / name

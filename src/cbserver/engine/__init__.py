@@ -24,8 +24,8 @@ Mutation subscription contract (storage and the view indexer code against this):
   immutable tuple record per key (``Bucket.records``), which the KV fast path reads
   directly.
 * Storage does not subscribe: it attaches a :class:`~.disk_queue.DiskQueue` with
-  ``Bucket.attach_disk_queue(queue)``, to which the bucket appends every mutation
-  inline (cheaper than a listener call per write; see :mod:`.disk_queue`).
+  ``Bucket.attach_disk_queue(queue)``, and the bucket pushes every mutation to it (one
+  C call, cheaper than a listener call per write; see :mod:`.disk_queue`).
 * A persistence layer reports progress with ``Bucket.mark_persisted(seqno)``; OBSERVE
   then reports items up to that seqno as persisted.  A bucket nobody persists reports
   every live item as persisted (memory is as durable as it gets).

@@ -1,10 +1,10 @@
 """Write-behind flusher: makes a bucket's mutations durable in batches, on its own thread.
 
-The event loop's share per mutation is what the engine does inline for its
-:class:`~cbserver.engine.disk_queue.DiskQueue`: two ``list.append`` calls and a byte
-count, without a call, a lock or an allocation: the key, then the engine's immutable
-record (or, for a delete, its seqno), flat in one list (:mod:`.log_record` says why
-flat). An append is atomic under the interpreter lock, and the shipping thread takes
+The event loop's share per mutation is the engine's ``push`` to its
+:class:`~cbserver.engine.disk_queue.DiskQueue`: in C, two ``list.append`` calls and a
+machine-integer byte count, without a lock or an allocation: the key, then the engine's
+immutable record (or, for a delete, its seqno), flat in one list (:mod:`.log_record`
+says why flat). An append is atomic under the interpreter lock, and the shipping thread takes
 the longest even-length prefix with ``len``, a slice and ``del`` of that prefix, which
 appends at the end cannot disturb; a key whose state is not appended yet stays for the
 next batch (the rare operations that rewrite the list, flush and requeue, take the lock

@@ -161,3 +161,20 @@ def test_cbserver_pure_python_selects_the_python_queue(value, expected) -> None:
 
 def test_the_source_compiles_without_warnings(tmp_path) -> None:
     assert_compiles_without_warnings(SOURCE, tmp_path)
+
+
+def test_take_hands_over_every_pair_and_later_pushes_start_afresh(queue_type) -> None:
+    queue = queue_type(Quiet(), 1 << 30)
+    for i in range(3):
+        queue.push(None, b"k%d" % i, i, 1)
+    assert queue.take() == [b"k0", 0, b"k1", 1, b"k2", 2]
+    assert queue.entries == [] and queue.queued_bytes == 3 * (1 + ENTRY_OVERHEAD)
+    queue.push(None, b"k3", 3, 1)
+    assert queue.take() == [b"k3", 3]
+
+
+def test_python_take_leaves_a_key_whose_state_is_not_queued_yet() -> None:
+    queue = PyDiskQueue(Quiet(), 1 << 30)
+    queue.push(None, b"k0", 0, 1)
+    queue.entries.append(b"k1")  # a push interrupted between its two appends
+    assert queue.take() == [b"k0", 0] and queue.entries == [b"k1"]

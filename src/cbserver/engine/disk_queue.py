@@ -12,10 +12,13 @@ per mutation, in C they are machine integers. The owner is only called back
 when ``queued_bytes`` passes ``mark`` (the backlog is over its limit), and
 ``on_flush`` after a bucket flush.
 
-The owner empties ``entries`` from another thread: appends are atomic under the
-interpreter lock, and it takes the longest even-length prefix (whole pairs), so a key
-whose record is not appended yet stays for the next batch. ``queued_bytes`` is
-written by the event loop only; the owner moves ``mark`` as it retires bytes.
+The owner empties the queue from another thread with ``take``, which returns every
+whole pair queued: the C queue hands over its list and starts a new one (its ``push``
+never lets go of the interpreter lock halfway); the Python one copies out the longest
+even-length prefix and deletes it (appends are atomic, and a key whose record is not
+appended yet stays for the next take). ``entries`` is therefore read afresh each time,
+never kept. ``queued_bytes`` is written by the event loop only; the owner moves
+``mark`` as it retires bytes.
 """
 from __future__ import annotations
 
@@ -65,6 +68,14 @@ class PyDiskQueue:
         entries.append(state)
         if len(entries) == 2 or queued > self.mark:
             self.owner.queue_poked(bucket)
+
+    def take(self) -> list[Any]:
+        """Return every whole pair queued so far, oldest first, and leave the rest."""
+        entries = self.entries
+        count = len(entries) & -2
+        taken = entries[:count]
+        del entries[:count]
+        return taken
 
 
 def load_c() -> type | None:

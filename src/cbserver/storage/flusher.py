@@ -4,14 +4,12 @@ The event loop's share per mutation is the engine's ``push`` to its
 :class:`~cbserver.engine.disk_queue.DiskQueue`: in C, two ``list.append`` calls and a
 machine-integer byte count, without a lock or an allocation: the key, then the engine's
 immutable record (or, for a delete, its seqno), flat in one list (:mod:`.log_record`
-says why flat). An append is atomic under the interpreter lock, and the shipping thread takes
-the longest even-length prefix with ``len``, a slice and ``del`` of that prefix, which
-appends at the end cannot disturb; a key whose state is not appended yet stays for the
-next batch (the rare operations that rewrite the list, flush and requeue, take the lock
-as the taking does, and move whole pairs). The thread encodes the taken list in one C
-call (:mod:`.log_record`), appends it to the bucket's commit log and fdatasyncs it
-(:mod:`.log_keeper`); the writer process (:mod:`.writer`) later folds the sealed
-segments into SQLite (the newest state of each key wins), on a core of its own.
+says why flat). The thread takes every whole pair queued with the queue's ``take`` (the
+rare operations that rewrite the queue, flush and requeue, hold the lock as the taking
+does, and move whole pairs), encodes them in one C call (:mod:`.log_record`), appends
+the batch to the bucket's commit log and fdatasyncs it (:mod:`.log_keeper`); the writer
+process (:mod:`.writer`) later folds the sealed segments into SQLite (the newest state
+of each key wins), on a core of its own.
 Once the append is durable, the thread reports the highest seqno made durable through
 ``on_persisted``; the engine turns that into OBSERVE "persisted". A failed append or
 commit, or a dead writer, puts the batch back in front of newer writes, reports the
@@ -73,8 +71,6 @@ class Flusher:
         self._cond = threading.Condition(threading.Lock())
         #: Filled by the engine; its mark is the retired bytes plus the backlog limit.
         self.queue = DiskQueue(self, max_backlog_bytes)
-        #: Mutation order, flat: ``key, record`` for a write, ``key, seqno`` for a delete.
-        self._queue: list[Any] = self.queue.entries
         self._retired_bytes = 0  # cumulative, written under the lock only
         self._taken_at = 0.0  # time.monotonic() of the last batch taken
         self._flush_seqno = 0
@@ -108,7 +104,7 @@ class Flusher:
         """Called by the engine when :attr:`queue` turned non-empty (start the lag clock
         and wake the thread, which only takes whole pairs, so the engine pokes once both
         halves are in) or when its bytes passed the backlog limit (congestion)."""
-        if len(self._queue) == 2:
+        if len(self.queue.entries) == 2:
             self._pending_since = time.monotonic()
             self._wake()
         if self.queue.queued_bytes > self.queue.mark and self.on_congested is not None:
@@ -125,7 +121,7 @@ class Flusher:
                                "database in its next commit")
         with self._cond:
             self._retire(self.queue.queued_bytes)
-            self._queue.clear()
+            self.queue.take()
             self._flush_seqno = max(self._flush_seqno, bucket.seqno)
             self._truncate = True
             self._generation += 1
@@ -140,7 +136,7 @@ class Flusher:
     @property
     def backlog_items(self) -> int:
         """Return the number of mutations waiting to be persisted (queued plus in flight)."""
-        return len(self._queue) // 2 + self._inflight_items
+        return len(self.queue.entries) // 2 + self._inflight_items
 
     @property
     def congested(self) -> bool:
@@ -186,7 +182,7 @@ class Flusher:
     def stats(self) -> dict[str, int | float | str]:
         """Return flusher figures for STAT and REST (ep_* names as Couchbase 2.x used)."""
         return {
-            "ep_queue_size": len(self._queue) // 2,
+            "ep_queue_size": len(self.queue.entries) // 2,
             "ep_flusher_todo": self._inflight_items,
             "ep_diskqueue_items": self.backlog_items,
             "ep_diskqueue_memory": self.backlog_bytes,
@@ -204,7 +200,7 @@ class Flusher:
             self._cond.notify()
 
     def _has_batch(self) -> bool:
-        return bool(len(self._queue) > 1 or self._truncate or self._meta
+        return bool(len(self.queue.entries) > 1 or self._truncate or self._meta
                     or self._waiters or self._clock() >= self._next_pager)
 
     def _has_work(self) -> bool:
@@ -272,21 +268,19 @@ class Flusher:
         if now >= self._next_pager:
             purge_before = int(now)
             self._next_pager = now + self._pager_interval
-        queue = self._queue
-        count = len(queue) & -2
-        entries = queue[:count]
-        del queue[:count]
+        bytes_mark = self.queue.queued_bytes  # before the take: every byte counted is taken
+        entries = self.queue.take()
         seqno = self._flush_seqno
         if entries:
             last = entries[-1]
             seqno = max(seqno, last if last.__class__ is int else last[_SEQNO])
-        batch = {"entries": entries, "bytes_mark": self.queue.queued_bytes,
+        batch = {"entries": entries, "bytes_mark": bytes_mark,
                  "truncate": self._truncate, "meta": self._meta, "waiters": self._waiters,
                  "generation": self._generation, "seqno": seqno,
                  "since": self._pending_since, "purge_before": purge_before}
         self._truncate = False
         self._meta, self._waiters = [], []
-        self._inflight_items = count // 2
+        self._inflight_items = len(entries) // 2
         return batch
 
     def _persist(self, batch: dict[str, Any]) -> tuple[int, int]:
@@ -340,7 +334,7 @@ class Flusher:
         superseded it (then its entries are dropped, as the flush dropped the queue)."""
         with self._cond:
             if batch["generation"] == self._generation:
-                self._queue[0:0] = batch["entries"]
+                self.queue.entries[0:0] = batch["entries"]
                 self._truncate = self._truncate or batch["truncate"]
                 self._pending_since = min(batch["since"], self._pending_since or batch["since"])
             self._inflight_items = 0
@@ -367,7 +361,7 @@ class Flusher:
     def _abandon(self, exc: Exception) -> None:
         """Give up at shutdown after retries failed: the loss is logged and waiters told."""
         with self._cond:
-            lost = len(self._queue) // 2
+            lost = len(self.queue.entries) // 2
             waiters, self._waiters = self._waiters, []
         log.error("bucket %r: shutting down with %d unpersisted mutation(s) after repeated "
                   "failures: %s", self.name, lost, exc)

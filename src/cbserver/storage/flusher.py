@@ -228,7 +228,6 @@ class Flusher:
                     while not self._has_work() and not self._stopping:
                         self._cond.wait(self._wait_timeout())
                     if not self._has_work():
-                        self._log.fold_all()
                         break
                     self._wait_for_group()
                     batch = self._take_batch() if self._has_batch() else None
@@ -246,7 +245,7 @@ class Flusher:
                     self._completed(batch, purged, written)
                 self._log.tend()
         finally:
-            self._log.log.seal()
+            self._log.fold_all()
             self.writer.stop()
 
     def _wait_for_group(self) -> None:

@@ -1,11 +1,12 @@
-"""Folding batches into SQLite: both ways of building rows give the same table, an
-existing key is updated in place, and keys and values land as BLOBs."""
+"""Folding batches into SQLite: a batch of writes and one with deletes give the same
+rows, an existing key is updated in place, and keys and values land as BLOBs."""
 from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
 
 from cbserver.storage import BucketStore
+from cbserver.storage.batch_codec import coalesce, encode_batch
 from cbserver.storage.batch_writer import BatchWriter
 
 BIG_CAS = (1 << 64) - 5  # beyond SQLite's signed INTEGER: stored by bit pattern
@@ -25,6 +26,13 @@ def _table(path: Path) -> dict[bytes, tuple]:
         conn.close()
 
 
+def _apply(writer: BatchWriter, newest: dict, seqno: int) -> tuple[int, int]:
+    """Fold the newest state per key as the writer does: one layout 3 batch, coalesced."""
+    entries = [part for pair in newest.items() for part in pair]
+    folded = coalesce([encode_batch(seqno, entries)])
+    return writer.apply_rows(folded.upserts, folded.deletes, folded.max_cas, seqno)
+
+
 def _loaded(store: BucketStore) -> dict[bytes, tuple]:
     return {doc.key: (doc.value, doc.flags, doc.expiry, doc.cas, doc.datatype, doc.seqno)
             for chunk in store.load(now=0) for doc in chunk}
@@ -34,14 +42,13 @@ def test_writes_only_and_mixed_batches_give_the_same_rows(tmp_path) -> None:
     fast, mixed = tmp_path / "fast.sqlite3", tmp_path / "mixed.sqlite3"
     writes = {b"k%d" % i: _record(b"v%d" % i, 100 + i, i + 1, expiry=9000 * (i % 2))
               for i in range(50)}
-    # The mixed batch holds a delete, so its writes take the per-row path.
     mixed_batches = [{b"gone": _record(b"x", 500, 60)}, {**writes, b"gone": 61}]
     for path, batches in ((fast, [writes]), (mixed, mixed_batches)):
         store = BucketStore.open(path)
         try:
             writer = BatchWriter(store)
             for seqno, batch in enumerate(batches, start=70):
-                writer.apply(dict(batch), seqno)
+                _apply(writer, dict(batch), seqno)
         finally:
             store.close()
     fast_rows, mixed_rows = _table(fast), _table(mixed)
@@ -58,7 +65,7 @@ def test_a_cas_past_the_signed_range_round_trips_and_raises_the_counter(tmp_path
     try:
         writer = BatchWriter(store)
         batch = {b"a": _record(b"1", 7, 1), b"b": _record(b"2", BIG_CAS, 2)}
-        assert writer.apply(batch, 2) == (0, 2)
+        assert _apply(writer, batch, 2) == (0, 2)
         assert _loaded(store)[b"b"] == (b"2", 3, 0, BIG_CAS, 1, 2)
         assert store.counter("max_cas") == BIG_CAS
     finally:
@@ -70,9 +77,9 @@ def test_a_key_written_again_is_updated_in_place(tmp_path) -> None:
     store = BucketStore.open(path)
     try:
         writer = BatchWriter(store)
-        writer.apply({b"a": _record(b"old", 10, 1), b"b": _record(b"b", 11, 2)}, 2)
+        _apply(writer, {b"a": _record(b"old", 10, 1), b"b": _record(b"b", 11, 2)}, 2)
         before = _table(path)
-        writer.apply({b"a": _record(b"new", 12, 3, flags=9, expiry=77)}, 3)
+        _apply(writer, {b"a": _record(b"new", 12, 3, flags=9, expiry=77)}, 3)
         after = _table(path)
         assert store.count() == 2
     finally:

@@ -199,9 +199,14 @@ class Flusher:
         with self._cond:
             self._cond.notify()
 
+    def _urgent(self) -> bool:
+        """Return True if something other than plain writes waits: a flush, metadata, a
+        checkpoint or the pager (it goes at once, without group commit)."""
+        return bool(self._truncate or self._meta or self._waiters
+                    or self._clock() >= self._next_pager)
+
     def _has_batch(self) -> bool:
-        return bool(len(self.queue.entries) > 1 or self._truncate or self._meta
-                    or self._waiters or self._clock() >= self._next_pager)
+        return len(self.queue.entries) > 1 or self._urgent()
 
     def _has_work(self) -> bool:
         return self._has_batch() or self._log.due()
@@ -251,9 +256,8 @@ class Flusher:
     def _wait_for_group(self) -> None:
         """Let a batch of plain writes grow until :data:`GROUP_COMMIT_S` after the last
         batch was taken (called with the lock held; waking early re-checks)."""
-        while not (self._stopping or self._truncate or self._meta or self._waiters
-                   or self.backlog_bytes > self.max_backlog_bytes
-                   or self._clock() >= self._next_pager):
+        while not (self._stopping or self._urgent()
+                   or self.backlog_bytes > self.max_backlog_bytes):
             delay = self._taken_at + GROUP_COMMIT_S - time.monotonic()
             if delay <= 0:
                 break
@@ -289,7 +293,8 @@ class Flusher:
         in one C call that touches each entry once (entries are in seqno order, so the
         last one's seqno is the batch's highest); an empty one (a checkpoint) needs
         nothing, every earlier batch being durable already. A flush, metadata or purge
-        is a commit in the writer, after it folded every segment of the log."""
+        is a commit in the writer, after it folded every segment of the log; its writes
+        travel in the same encoding, so the writer builds every row one way."""
         if _is_append(batch):
             if batch["entries"]:
                 self._log.append(encode_batch(batch["seqno"], batch["entries"]))
@@ -297,7 +302,8 @@ class Flusher:
         names = self._log.handover()
         result = self.writer.commit(encode((
             "commit", batch["truncate"], batch["purge_before"], batch["seqno"],
-            batch["entries"], [tuple(op) for op in batch["meta"]], names)))
+            encode_batch(batch["seqno"], batch["entries"]),
+            [tuple(op) for op in batch["meta"]], names)))
         self._log.handed_over()
         return result
 

@@ -63,7 +63,7 @@ def _apply_segments(writer: BatchWriter, segments: list[Path],
         folded = coalesce(payloads)
     except BatchLayoutError:
         raise _first_malformed(records) from None
-    rows = writer.apply_rows(folded.upserts, folded.deletes, folded.max_cas, folded.seqno)
+    _, rows = writer.apply_rows(folded.upserts, folded.deletes, folded.max_cas, folded.seqno)
     return folded.entries, rows
 
 

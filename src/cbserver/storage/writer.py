@@ -6,7 +6,7 @@ for one interpreter lock. The server's flusher thread makes batches durable itse
 appending them to the commit log (:mod:`.commit_log`); this process does the expensive
 part later: ``("fold", names)`` folds those sealed segments (oldest first) into SQLite
 in one transaction and deletes them, answering ``("ok", entries)``; ``("commit",
-truncate, purge_before, seqno, entries, meta, names)`` (bucket flush, metadata, expiry
+truncate, purge_before, seqno, payload, meta, names)`` (bucket flush, metadata, expiry
 purge) first folds the named segments, so it sees every older write, then commits
 (``synchronous=FULL``), answering ``("ok", purged, rows)``. Failures answer ``("error",
 text)`` and leave the segments in place; the server decides about retries. A segment

@@ -38,20 +38,28 @@ def assert_compiles_without_warnings(source: Path, out_dir: Path) -> None:
 
 
 def traced_growth(work: Callable[[], object], own_file: str, frames: int = 4) -> int:
-    """Bytes allocated under ``own_file``'s frames (the calling test module) that a second
-    run of ``work`` left over the first, warm caches excluded. Only that file's
-    allocations count: other threads (servers of earlier tests winding down, their
-    pagers) allocate meanwhile too. ``frames`` must reach from the allocation back to
-    that file (a C call adds none)."""
+    """Bytes allocated under ``own_file``'s frames (the calling test module) that each
+    further run of ``work`` leaves behind: the smaller growth of two runs after a first,
+    warm-up one. A leak grows on every run; a one-off allocation does not count, such as
+    a finalizer of an earlier test's garbage that the collector happens to run inside
+    this file's frames. Only that file's allocations count: other threads (servers of
+    earlier tests winding down, their pagers) allocate meanwhile too. ``frames`` must
+    reach from the allocation back to that file (a C call adds none). The largest
+    growths of the counted run are printed, which pytest shows when the test fails."""
     own = [tracemalloc.Filter(True, own_file, all_frames=True)]
+    gc.collect()
     tracemalloc.start(frames)
     try:
-        work()
-        gc.collect()
-        first = tracemalloc.take_snapshot().filter_traces(own)
-        work()
-        gc.collect()
-        second = tracemalloc.take_snapshot().filter_traces(own)
+        snapshots = []
+        for _ in range(3):
+            work()
+            gc.collect()
+            snapshots.append(tracemalloc.take_snapshot().filter_traces(own))
     finally:
         tracemalloc.stop()
-    return sum(stat.size_diff for stat in second.compare_to(first, "filename"))
+    growths = [later.compare_to(earlier, "traceback")
+               for earlier, later in zip(snapshots, snapshots[1:])]
+    counted = min(growths, key=lambda stats: sum(stat.size_diff for stat in stats))
+    for stat in counted[:5]:
+        print(stat.size_diff, "bytes at", *stat.traceback.format(), sep="\n  ")
+    return sum(stat.size_diff for stat in counted)

@@ -28,4 +28,6 @@ setup(ext_modules=[
               extra_compile_args=WARNINGS, optional=True),
     Extension("cbserver.storage._batch_codec", ["src/cbserver/storage/_batch_codec.c"],
               extra_compile_args=WARNINGS, optional=True),
+    Extension("cbserver.storage._crc32", ["src/cbserver/storage/_crc32.c"],
+              extra_compile_args=WARNINGS, optional=True),
 ])

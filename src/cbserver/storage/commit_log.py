@@ -4,7 +4,7 @@ A batch is durable once its record is appended and the segment is ``fdatasync``'
 microseconds of CPU instead of one SQLite row upsert per document; compaction
 (:mod:`.log_compaction`) later folds the segments into SQLite and deletes them, the way
 couchstore appends and compacts. A record is a 4-byte big-endian payload length, the
-payload's ``zlib.crc32`` (4 bytes) and the payload: one flusher batch as laid out by
+payload's CRC-32 (4 bytes, :mod:`.checksum`) and the payload: one flusher batch as laid out by
 :mod:`.log_record`. A crash in the middle of an append leaves a short or mismatching
 record at the very end of the newest segment; it was never acknowledged, so reading drops
 it (and truncates the file). A bad record anywhere else is damage, not a crash, and is
@@ -17,10 +17,10 @@ import mmap
 import os
 import re
 import struct
-import zlib
 from collections.abc import Collection, Iterator
 from pathlib import Path
 
+from .checksum import crc32
 from .definitions import fsync_directory
 from .errors import CorruptStoreError
 
@@ -105,7 +105,7 @@ def iter_records(data: bytes | mmap.mmap, check: bool = True
         length, crc = _HEADER.unpack_from(data, offset)
         start = offset + _HEADER.size
         payload = view[start:start + length]
-        if len(payload) < length or (check and zlib.crc32(payload) != crc):
+        if len(payload) < length or (check and crc32(payload) != crc):
             return
         yield offset, payload
         offset = start + length
@@ -151,7 +151,7 @@ class CommitLog:
         self._cut_back()
         self._dirty = True
         expected = _HEADER.size + len(payload)
-        written = os.writev(self._fd, [_HEADER.pack(len(payload), zlib.crc32(payload)), payload])
+        written = os.writev(self._fd, [_HEADER.pack(len(payload), crc32(payload)), payload])
         if written != expected:
             raise OSError(f"short write to {self.path}: {written} of {expected} bytes")
         os.fdatasync(self._fd)

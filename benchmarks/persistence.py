@@ -9,6 +9,10 @@ the operating system (on a two-core machine it shares the other core with the lo
 generator). The load is SET-only, pipelined, over a key space far larger than a flusher
 batch, so coalescing repeated keys does not hide the cost of writing to disk; a write
 answered ETMPFAIL (back-pressure while the disk falls behind) does not count.
+Every round starts once the persistent server's storage is idle, so that the log a
+persistent round leaves to fold is not folded during the next round (it would slow an
+ephemeral one and flatter the ratio), and counts only after a lead-in, so that a
+persistent round measures folds running beside the writes, as sustained load has them.
 Run: ``python -m benchmarks.persistence``.
 """
 from __future__ import annotations
@@ -23,7 +27,7 @@ import statistics
 import struct
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from couchbase.protocol import ObserveState, Opcode, Status, encode_request
@@ -42,6 +46,14 @@ WINDOW = 64
 #: Distinct keys per connection: 4 x 16384 keys of 300 bytes, far more than one batch.
 KEYS_PER_CONNECTION = 16384
 VALUE_SIZE = 300
+#: Seconds of uncounted load at the start of every round, so that each persistent round
+#: measures a steady state (log segments sealed and folded while writes go on).
+LEAD_IN = 1.0
+#: A round starts once the persistent server's storage used at most IDLE_CPU seconds of
+#: CPU over the last IDLE_SECONDS: the fold a round leaves behind is not charged to the
+#: next round, which may be an ephemeral one.
+IDLE_SECONDS = 0.3
+IDLE_CPU = 0.01
 #: Seconds of background load while the lag probes run.
 LAG_SECONDS = 3.0
 #: The steady lag load runs at this share of the measured ephemeral SET rate.
@@ -158,16 +170,24 @@ def _statuses(count: int) -> struct.Struct:
 
 def write_load(target: Target, seconds: float, keys: int = KEYS_PER_CONNECTION,
                value_size: int = VALUE_SIZE, passes: int | None = None,
-               rate: float | None = None) -> tuple[float, int]:
+               rate: float | None = None, lead_in: float = 0.0,
+               on_lead_in: Callable[[], None] | None = None) -> tuple[float, int]:
     """(successful SETs per second, ETMPFAIL replies) for ``seconds``, or for ``passes``
     walks over every key when given; as fast as replies come, or paced to about ``rate``
-    SETs per second in total (a window per connection at even intervals)."""
+    SETs per second in total (a window per connection at even intervals). With
+    ``lead_in``, the load runs that many seconds first, uncounted, and calls
+    ``on_lead_in`` when the counted part begins."""
     conns = [_WriteConn(target, _set_windows(c, keys, value_size)) for c in range(CONNECTIONS)]
     interval = 0.0 if rate is None else WINDOW * len(conns) / rate
     sel = selectors.DefaultSelector()
     try:
         limit = None if passes is None else passes * len(conns[0].windows)
         start = time.perf_counter()
+        if lead_in:
+            _lead_in(conns, start + lead_in)
+            if on_lead_in is not None:
+                on_lead_in()
+            start = time.perf_counter()
         deadline = start + seconds
         for index, conn in enumerate(conns):
             sel.register(conn.sock, selectors.EVENT_READ, conn)
@@ -198,6 +218,27 @@ def write_load(target: Target, seconds: float, keys: int = KEYS_PER_CONNECTION,
         sel.close()
         for conn in conns:
             conn.sock.close()
+
+
+def _lead_in(conns: list[_WriteConn], until: float) -> None:
+    """Keep every connection's window in flight until ``until``, then wait for the last
+    replies and zero the counts."""
+    with selectors.DefaultSelector() as sel:
+        for conn in conns:
+            sel.register(conn.sock, selectors.EVENT_READ, conn)
+            conn.send_window()
+        busy = len(conns)
+        while busy:
+            for key, _ in sel.select(10.0):
+                conn = key.data
+                if not conn.read():
+                    continue
+                if time.perf_counter() < until:
+                    conn.send_window()
+                else:
+                    busy -= 1
+    for conn in conns:
+        conn.ok = conn.tmpfail = 0
 
 
 def _background_load(host: str, port: int, seconds: float, rate: float | None) -> None:
@@ -289,24 +330,49 @@ def measure_writes(data_dir: str) -> list[dict[str, WriteFigures]]:
             write_load(target, 0.5)
         for index in range(PAIRS):
             order = list(targets) if index % 2 == 0 else list(reversed(targets))
-            pairs.append({mode: _measure_round(targets[mode]) for mode in order})
+            pairs.append({mode: _measure_round(targets[mode], persistent) for mode in order})
     return pairs
 
 
-def _measure_round(target: Target) -> WriteFigures:
-    """One timed SET round and the CPU the server's processes spent on it."""
+def _measure_round(target: Target, persistent: Target) -> WriteFigures:
+    """One SET round on ``target``, begun once the ``persistent`` server's storage is
+    idle: :data:`LEAD_IN` seconds uncounted, then :data:`SECONDS` counted, with the CPU
+    the server's processes spent in the counted part."""
+    wait_storage_idle(persistent)
     writers = writer_pids(target.pid)
-    loop_cpu = cpu_seconds(target.pid)
-    threads_cpu = other_threads_cpu_seconds(target.pid)
-    writer_cpu = sum(cpu_seconds(pid) for pid in writers)
-    start = time.perf_counter()
-    rate, throttled = write_load(target, SECONDS)
-    ops = rate * (time.perf_counter() - start)
+    marks: dict[str, float] = {}
+
+    def mark() -> None:
+        marks.update(loop=cpu_seconds(target.pid), threads=other_threads_cpu_seconds(target.pid),
+                     writer=sum(cpu_seconds(pid) for pid in writers), start=time.perf_counter())
+
+    rate, throttled = write_load(target, SECONDS, lead_in=LEAD_IN, on_lead_in=mark)
+    ops = rate * (time.perf_counter() - marks["start"])
     return WriteFigures(
         ops=rate, throttled=throttled,
-        loop_us_per_op=(cpu_seconds(target.pid) - loop_cpu) / ops * 1e6,
-        threads_us_per_op=(other_threads_cpu_seconds(target.pid) - threads_cpu) / ops * 1e6,
-        writer_us_per_op=(sum(cpu_seconds(pid) for pid in writers) - writer_cpu) / ops * 1e6)
+        loop_us_per_op=(cpu_seconds(target.pid) - marks["loop"]) / ops * 1e6,
+        threads_us_per_op=(other_threads_cpu_seconds(target.pid) - marks["threads"]) / ops * 1e6,
+        writer_us_per_op=(sum(cpu_seconds(pid) for pid in writers) - marks["writer"]) / ops * 1e6)
+
+
+def wait_storage_idle(target: Target, timeout: float = 60.0) -> None:
+    """Wait until the storage of ``target`` (its writer processes and threads other than
+    the event loop's) has used no CPU for :data:`IDLE_SECONDS`: what the last round left
+    to fold is folded before the next round, whichever server that round measures."""
+    def storage_cpu() -> float:
+        return (other_threads_cpu_seconds(target.pid)
+                + sum(cpu_seconds(pid) for pid in writer_pids(target.pid)))
+
+    deadline = time.perf_counter() + timeout
+    last, quiet_since = storage_cpu(), time.perf_counter()
+    while time.perf_counter() - quiet_since < IDLE_SECONDS:
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"cbserver's storage stayed busy for {timeout:.0f} s")
+        time.sleep(0.05)
+        now = storage_cpu()
+        if now - last > IDLE_CPU:
+            quiet_since = time.perf_counter()
+        last = now
 
 
 def measure_lag(data_dir: str, rate: float | None = None) -> list[float]:
@@ -366,7 +432,8 @@ def main() -> None:
     print(f"Persistence cost: SET-only, {VALUE_SIZE}-byte values, {CONNECTIONS} conns x "
           f"{WINDOW} deep over {CONNECTIONS * KEYS_PER_CONNECTION} keys; event loop on cpu "
           f"{sorted(SERVER_CPUS)}, load on cpu {sorted(LOAD_CPUS)}, storage threads and "
-          f"writers unpinned; {PAIRS} pairs of back-to-back rounds of {SECONDS:.0f} s",
+          f"writers unpinned; {PAIRS} pairs of back-to-back rounds of {SECONDS:.0f} s, "
+          f"each counted after a {LEAD_IN:.0f} s lead-in, begun with storage idle",
           flush=True)
     with tempfile.TemporaryDirectory(prefix="cbserver-bench-") as root:
         pairs = measure_writes(os.path.join(root, "throughput"))

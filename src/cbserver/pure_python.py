@@ -1,6 +1,6 @@
-"""The switch that makes cbserver use the Python reference of every optional C extension
-(KV fast path, document cut, view collation): ``CBSERVER_PURE_PYTHON`` set to anything
-but empty or ``0``, read when each module is imported."""
+"""The switch that makes cbserver use the Python reference (or, for the log checksum,
+``zlib``) of every optional C extension: ``CBSERVER_PURE_PYTHON`` set to anything but
+empty or ``0``, read when each module is imported."""
 from __future__ import annotations
 
 import os

@@ -175,27 +175,33 @@ def write_load(target: Target, seconds: float, keys: int = KEYS_PER_CONNECTION,
     """(successful SETs per second, ETMPFAIL replies) for ``seconds``, or for ``passes``
     walks over every key when given; as fast as replies come, or paced to about ``rate``
     SETs per second in total (a window per connection at even intervals). With
-    ``lead_in``, the load runs that many seconds first, uncounted, and calls
-    ``on_lead_in`` when the counted part begins."""
+    ``lead_in``, the load runs that many seconds before replies count, and
+    ``on_lead_in`` is called when counting begins."""
     conns = [_WriteConn(target, _set_windows(c, keys, value_size)) for c in range(CONNECTIONS)]
     interval = 0.0 if rate is None else WINDOW * len(conns) / rate
     sel = selectors.DefaultSelector()
     try:
         limit = None if passes is None else passes * len(conns[0].windows)
         start = time.perf_counter()
-        if lead_in:
-            _lead_in(conns, start + lead_in)
-            if on_lead_in is not None:
-                on_lead_in()
-            start = time.perf_counter()
-        deadline = start + seconds
+        counted_from = start + lead_in
+        deadline = counted_from + seconds
+        uncounted_ok = uncounted_tmpfail = 0
+        counting = not lead_in
         for index, conn in enumerate(conns):
             sel.register(conn.sock, selectors.EVENT_READ, conn)
             conn.due = start + interval * index / len(conns)
         waiting = list(conns)
         busy = len(conns)
         while busy:
-            timeout = _send_due(waiting, time.perf_counter())
+            now = time.perf_counter()
+            if not counting and now >= counted_from:
+                counting = True
+                uncounted_ok = sum(c.ok for c in conns)
+                uncounted_tmpfail = sum(c.tmpfail for c in conns)
+                if on_lead_in is not None:
+                    on_lead_in()
+                start = now = time.perf_counter()
+            timeout = _send_due(waiting, now)
             events = sel.select(timeout)
             if not events and not waiting:
                 raise TimeoutError("a window of SET replies stayed incomplete for 10 s")
@@ -213,32 +219,12 @@ def write_load(target: Target, seconds: float, keys: int = KEYS_PER_CONNECTION,
                 else:
                     busy -= 1
         elapsed = time.perf_counter() - start
-        return sum(c.ok for c in conns) / elapsed, sum(c.tmpfail for c in conns)
+        return ((sum(c.ok for c in conns) - uncounted_ok) / elapsed,
+                sum(c.tmpfail for c in conns) - uncounted_tmpfail)
     finally:
         sel.close()
         for conn in conns:
             conn.sock.close()
-
-
-def _lead_in(conns: list[_WriteConn], until: float) -> None:
-    """Keep every connection's window in flight until ``until``, then wait for the last
-    replies and zero the counts."""
-    with selectors.DefaultSelector() as sel:
-        for conn in conns:
-            sel.register(conn.sock, selectors.EVENT_READ, conn)
-            conn.send_window()
-        busy = len(conns)
-        while busy:
-            for key, _ in sel.select(10.0):
-                conn = key.data
-                if not conn.read():
-                    continue
-                if time.perf_counter() < until:
-                    conn.send_window()
-                else:
-                    busy -= 1
-    for conn in conns:
-        conn.ok = conn.tmpfail = 0
 
 
 def _background_load(host: str, port: int, seconds: float, rate: float | None) -> None:

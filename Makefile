@@ -12,7 +12,8 @@ SDK4_STAMP := $(SDK4_VENV)/.installed-$(SDK4_VERSION)
 $(STAMP): pyproject.toml setup.py src/cbserver/kv/_fast_path.c \
 		src/cbserver/views/_json_cut.c src/cbserver/views/_collate.c \
 		src/cbserver/views/_icu_key.c \
-		src/cbserver/storage/_batch_codec.c src/cbserver/engine/_disk_queue.c \
+		src/cbserver/storage/_batch_codec.c src/cbserver/storage/_disk_queue.c \
+		src/cbserver/storage/_layout3.h src/cbserver/storage/_crc32.c \
 		scripts/system-deps.sh
 	./scripts/system-deps.sh run
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)

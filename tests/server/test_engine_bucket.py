@@ -2,7 +2,7 @@
 memory quota (a real Bucket, driven directly, with a settable clock)."""
 from __future__ import annotations
 
-from clocks import ManualClock
+from support.clocks import ManualClock
 
 from cbserver.engine import Bucket, BucketSettings
 from cbserver.engine.bucket import SET

@@ -3,7 +3,7 @@ records act exactly like store(SET) / get when they act, and change nothing when
 decline; the fast path's counters show in ``statistics`` as the full path's do."""
 from __future__ import annotations
 
-from clocks import ManualClock
+from support.clocks import ManualClock
 
 from cbserver.engine import Bucket, BucketSettings, Item
 from cbserver.engine.bucket import FAST_GETS, FAST_SETS, SET

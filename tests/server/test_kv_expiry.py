@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from clocks import install_clock
+from support.clocks import install_clock
 
 from couchbase.protocol import Opcode, Status
 from couchbase.protocol.extras import pack_store, unpack_u32

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clocks import ManualClock
+from support.clocks import ManualClock
 from couchbase.protocol import MAX_KEY_LEN, MAX_VALUE_LEN, Magic, Opcode
 from couchbase.protocol.extras import pack_store
 from support.fast_paths import serve_fast_of

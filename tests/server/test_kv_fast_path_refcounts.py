@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from clocks import ManualClock
+from support.clocks import ManualClock
 from couchbase.protocol import Opcode, encode_request
 from couchbase.protocol.extras import pack_store
 from support.c_extensions import traced_growth

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import pytest
-from clocks import install_clock
+from support.clocks import install_clock
 
 from couchbase.protocol import LOCKED_CAS, Opcode, Status
 from couchbase.protocol.extras import pack_u32

@@ -37,6 +37,8 @@ CHILD = textwrap.dedent('''
         await asyncio.wait_for(asyncio.wrap_future(checkpoint), 30)
         await asyncio.sleep(0)
         report["state_after"] = bucket.observe(b"big-%d" % (accepted - 1))[0]
+        report["states_after"] = sorted({bucket.observe(b"big-%d" % i)[0]
+                                         for i, status in enumerate(statuses) if status == 0})
         report["throttled_after"] = bucket.throttled
         report["write_after"] = bucket.store(SET, b"later", b"z", 0, 0)[0]
         report["health_after"] = manager.health.status
@@ -64,6 +66,7 @@ def test_full_disk_is_reported_and_recovered_from(tmp_path) -> None:
     assert report["state_while_full"] == 0x00
     assert report["before"] == 0x01
     assert report["state_after"] == 0x01
+    assert report["states_after"] == [0x01]
     assert report["health_after"] == "healthy"
     assert report["drained"] is True
     assert "could not persist" in result.stderr

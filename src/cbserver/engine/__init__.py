@@ -23,9 +23,9 @@ Mutation subscription contract (storage and the view indexer code against this):
   absolute Unix time in seconds, 0 meaning never.  Internally the bucket keeps one
   immutable tuple record per key (``Bucket.records``), which the KV fast path reads
   directly.
-* Storage does not subscribe: it attaches a :class:`~.disk_queue.DiskQueue` with
-  ``Bucket.attach_disk_queue(queue)``, and the bucket pushes every mutation to it (one
-  C call, cheaper than a listener call per write; see :mod:`.disk_queue`).
+* Storage does not subscribe: it attaches a disk queue (:mod:`.disk_queue` says what the
+  engine calls) with ``Bucket.attach_disk_queue(queue)``, and the bucket pushes every
+  mutation to it (one C call, cheaper than a listener call per write).
 * A persistence layer reports progress with ``Bucket.mark_persisted(seqno)``; OBSERVE
   then reports items up to that seqno as persisted.  A bucket nobody persists reports
   every live item as persisted (memory is as durable as it gets).

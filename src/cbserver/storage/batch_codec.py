@@ -109,6 +109,42 @@ def encode_batch_python(seqno: int, entries: list) -> bytes:
     return b"".join(parts)
 
 
+def encode_entry_python(key: bytes, state: Any, where: str) -> bytes:
+    """Return one layout 3 entry: ``key`` and its state (a record, or a delete's seqno).
+    Refuses what :func:`encode_batch_python` refuses, the message prefixed by ``where``."""
+    _check_entry_at(where, key, state)
+    if state.__class__ is int:
+        return _DELETE_HEAD.pack(DELETE, len(key), state) + key
+    value, flags, cas, datatype, seqno, expiry, _ = state
+    return (_WRITE_HEAD.pack(WRITE, len(key), len(value), flags, cas, datatype, seqno, expiry)
+            + key + value)
+
+
+def entry_seqno(entry: bytes) -> int:
+    """Return the seqno of an entry made by :func:`encode_entry_python`."""
+    if entry[0] == WRITE:
+        return _WRITE_HEAD.unpack_from(entry)[6]
+    return _DELETE_HEAD.unpack_from(entry)[2]
+
+
+def join_batches(seqno: int, entries: list[bytes]) -> bytes:
+    """Return the layout 3 payload of batch ``seqno`` holding the encoded ``entries``."""
+    return _HEADER.pack(TAG, seqno, len(entries)) + b"".join(entries)
+
+
+def merge_batches(payloads: list[bytes]) -> tuple[bytes, int, int]:
+    """Return ``(payload, count, seqno)`` of one batch holding the entries of the layout 3
+    ``payloads`` in order, with their highest seqno (a batch put back after a failed
+    append, followed by what was queued since)."""
+    headers = [_read_header(payload) for payload in payloads]
+    seqno = max(batch_seqno for batch_seqno, _ in headers)
+    count = sum(batch_count for _, batch_count in headers)
+    if count > U32_MAX:
+        raise ValueError(f"merge_batches: {count} entries, at most {U32_MAX} allowed")
+    body = b"".join(memoryview(payload)[_HEADER.size:] for payload in payloads)
+    return _HEADER.pack(TAG, seqno, count) + body, count, seqno
+
+
 def decode_batch3_python(payload: Any) -> tuple[int, list]:
     """Return ``(seqno, flat entries)`` of a layout 3 payload (any bytes-like object);
     records come back with lock_expiry 0.0. Raises BatchLayoutError."""
@@ -201,8 +237,13 @@ class _Refused(Exception):
 
 
 def _check_entry(index: int, key: Any, state: Any) -> None:
-    """Raise the error of the first bad part of an entry: key, state, record fields."""
-    where = f"encode_batch: entry {index}: "
+    """Raise the error of the first bad part of entry ``index`` of a batch."""
+    _check_entry_at(f"encode_batch: entry {index}: ", key, state)
+
+
+def _check_entry_at(where: str, key: Any, state: Any) -> None:
+    """Raise the error of the first bad part of an entry (key, state, record fields),
+    its message prefixed by ``where``."""
     if key.__class__ is not bytes:
         raise TypeError(f"{where}the key must be bytes, not {type(key).__name__}")
     if not 0 < len(key) <= U16_MAX:

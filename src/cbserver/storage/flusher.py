@@ -1,15 +1,13 @@
 """Write-behind flusher: makes a bucket's mutations durable in batches, on its own thread.
 
-The event loop's share per mutation is the engine's ``push`` to its
-:class:`~cbserver.engine.disk_queue.DiskQueue`: in C, two ``list.append`` calls and a
-machine-integer byte count, without a lock or an allocation: the key, then the engine's
-immutable record (or, for a delete, its seqno), flat in one list (:mod:`.log_record`
-says why flat). The thread takes every whole pair queued with the queue's ``take`` (the
-rare operations that rewrite the queue, flush and requeue, hold the lock as the taking
-does, and move whole pairs), encodes them in one C call (:mod:`.log_record`), appends
-the batch to the bucket's commit log and fdatasyncs it (:mod:`.log_keeper`); the writer
-process (:mod:`.writer`) later folds the sealed segments into SQLite (the newest state
-of each key wins), on a core of its own.
+The event loop's share per mutation is the engine's ``push`` to the bucket's
+:class:`~.disk_queue.DiskQueue`, which encodes the mutation for the log right away (in
+C: a few tens of nanoseconds, the record still in the core's cache). The thread takes
+the whole encoded batch with the queue's ``take`` (flushes and batches put back after a
+failure are handled under the lock the taking holds), appends it to the bucket's commit
+log and fdatasyncs it (:mod:`.log_keeper`), never touching a Python object of the
+batch; the writer process (:mod:`.writer`) later folds the sealed segments into SQLite
+(the newest state of each key wins), on a core of its own.
 Once the append is durable, the thread reports the highest seqno made durable through
 ``on_persisted``; the engine turns that into OBSERVE "persisted". A failed append or
 commit, or a dead writer, puts the batch back in front of newer writes, reports the
@@ -26,12 +24,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..engine.disk_queue import DiskQueue
+from .batch_codec import merge_batches
 from .commit_log import COMPACT_IDLE_S, LOG_LIMIT_BYTES
+from .disk_queue import DiskQueue
 from .flush_marker import write_flush_marker
 from .health import StorageHealth
 from .log_keeper import LogKeeper
-from .log_record import encode_batch
 from .store import MetaOp
 from .writer_process import CommitFailed, WriterFailed, WriterProcess
 from .writer_wire import encode
@@ -44,8 +42,6 @@ RETRY_MAX_S = 2.0
 #: under load each fdatasync and each hand-over between the threads serves more writes;
 #: anything else (a flush, metadata, a waiter, a backlog over its limit) goes at once.
 GROUP_COMMIT_S = 0.005
-#: Position of the seqno in an engine record (``cbserver.engine.item``).
-_SEQNO = 4
 
 
 class Flusher:
@@ -76,6 +72,9 @@ class Flusher:
         self._flush_seqno = 0
         self._pending_since = 0.0
         self._inflight_items = 0
+        #: A batch whose append or commit failed, ``(payload, count)``: it goes before
+        #: anything queued since (lock held).
+        self._held: tuple[bytes, int] | None = None
         self._truncate = False
         self._generation = 0
         self._meta: list[MetaOp] = []
@@ -102,9 +101,8 @@ class Flusher:
 
     def queue_poked(self, bucket: Any) -> None:
         """Called by the engine when :attr:`queue` turned non-empty (start the lag clock
-        and wake the thread, which only takes whole pairs, so the engine pokes once both
-        halves are in) or when its bytes passed the backlog limit (congestion)."""
-        if len(self.queue.entries) == 2:
+        and wake the thread) or when its bytes passed the backlog limit (congestion)."""
+        if self.queue.count == 1:
             self._pending_since = time.monotonic()
             self._wake()
         if self.queue.queued_bytes > self.queue.mark and self.on_congested is not None:
@@ -121,7 +119,8 @@ class Flusher:
                                "database in its next commit")
         with self._cond:
             self._retire(self.queue.queued_bytes)
-            self.queue.take()
+            self.queue.take(0)
+            self._held = None
             self._flush_seqno = max(self._flush_seqno, bucket.seqno)
             self._truncate = True
             self._generation += 1
@@ -136,7 +135,7 @@ class Flusher:
     @property
     def backlog_items(self) -> int:
         """Return the number of mutations waiting to be persisted (queued plus in flight)."""
-        return len(self.queue.entries) // 2 + self._inflight_items
+        return self.queue.count + self._held_items() + self._inflight_items
 
     @property
     def congested(self) -> bool:
@@ -182,7 +181,7 @@ class Flusher:
     def stats(self) -> dict[str, int | float | str]:
         """Return flusher figures for STAT and REST (ep_* names as Couchbase 2.x used)."""
         return {
-            "ep_queue_size": len(self.queue.entries) // 2,
+            "ep_queue_size": self.queue.count + self._held_items(),
             "ep_flusher_todo": self._inflight_items,
             "ep_diskqueue_items": self.backlog_items,
             "ep_diskqueue_memory": self.backlog_bytes,
@@ -195,6 +194,10 @@ class Flusher:
             "ep_max_flush_lag_ms": round(self.max_lag_s * 1000, 3),
         }
 
+    def _held_items(self) -> int:
+        held = self._held
+        return 0 if held is None else held[1]
+
     def _wake(self) -> None:
         with self._cond:
             self._cond.notify()
@@ -206,7 +209,7 @@ class Flusher:
                     or self._clock() >= self._next_pager)
 
     def _has_batch(self) -> bool:
-        return len(self.queue.entries) > 1 or self._urgent()
+        return bool(self.queue.count) or self._held is not None or self._urgent()
 
     def _has_work(self) -> bool:
         return self._has_batch() or self._log.due()
@@ -241,7 +244,7 @@ class Flusher:
                         purged, written = self._persist(batch)
                     except (CommitFailed, WriterFailed, OSError) as exc:
                         self._requeue(batch)
-                        self._report_failure(len(batch["entries"]) // 2, exc)
+                        self._report_failure(batch["count"], exc)
                         retry_delay = self._back_off(exc, retry_delay)
                         if retry_delay is None:
                             break
@@ -265,44 +268,43 @@ class Flusher:
         self._taken_at = time.monotonic()
 
     def _take_batch(self) -> dict[str, Any]:
-        """Take every whole pair queued (called with the lock held)."""
+        """Take everything queued, behind a batch put back after a failure (called with
+        the lock held)."""
         now = self._clock()
         purge_before = None
         if now >= self._next_pager:
             purge_before = int(now)
             self._next_pager = now + self._pager_interval
         bytes_mark = self.queue.queued_bytes  # before the take: every byte counted is taken
-        entries = self.queue.take()
-        seqno = self._flush_seqno
-        if entries:
-            last = entries[-1]
-            seqno = max(seqno, last if last.__class__ is int else last[_SEQNO])
-        batch = {"entries": entries, "bytes_mark": bytes_mark,
+        payload, count, seqno = self.queue.take(self._flush_seqno)
+        if self._held is not None:
+            payload, count, seqno = merge_batches([self._held[0], payload])
+            self._held = None
+        batch = {"payload": payload, "count": count, "bytes_mark": bytes_mark,
                  "truncate": self._truncate, "meta": self._meta, "waiters": self._waiters,
                  "generation": self._generation, "seqno": seqno,
                  "since": self._pending_since, "purge_before": purge_before}
         self._truncate = False
         self._meta, self._waiters = [], []
-        self._inflight_items = len(entries) // 2
+        self._inflight_items = count
         return batch
 
     def _persist(self, batch: dict[str, Any]) -> tuple[int, int]:
         """Make a batch durable; return (rows the pager purged, rows written).
 
-        A plain batch of writes and deletes is appended to the commit log here, encoded
-        in one C call that touches each entry once (entries are in seqno order, so the
-        last one's seqno is the batch's highest); an empty one (a checkpoint) needs
-        nothing, every earlier batch being durable already. A flush, metadata or purge
-        is a commit in the writer, after it folded every segment of the log; its writes
-        travel in the same encoding, so the writer builds every row one way."""
+        A plain batch of writes and deletes is appended to the commit log here, as the
+        queue encoded it; an empty one (a checkpoint) needs nothing, every earlier batch
+        being durable already. A flush, metadata or purge is a commit in the writer,
+        after it folded every segment of the log; its writes travel in the same
+        encoding, so the writer builds every row one way."""
         if _is_append(batch):
-            if batch["entries"]:
-                self._log.append(encode_batch(batch["seqno"], batch["entries"]))
+            if batch["count"]:
+                self._log.append(batch["payload"])
             return 0, 0
         names = self._log.handover()
         result = self.writer.commit(encode((
             "commit", batch["truncate"], batch["purge_before"], batch["seqno"],
-            encode_batch(batch["seqno"], batch["entries"]),
+            batch["payload"],
             [tuple(op) for op in batch["meta"]], names)))
         self._log.handed_over()
         return result
@@ -320,12 +322,12 @@ class Flusher:
         with self._cond:
             self._inflight_items = 0
             self._retire(batch["bytes_mark"])
-        if batch["entries"] or batch["truncate"]:
+        if batch["count"] or batch["truncate"]:
             lag = time.monotonic() - batch["since"]
             self.last_lag_s = lag
             self.max_lag_s = max(self.max_lag_s, lag)
         self.committed_batches += 1
-        self.persisted_items += len(batch["entries"]) // 2 if _is_append(batch) else written
+        self.persisted_items += batch["count"] if _is_append(batch) else written
         self.purged_items += purged
         if batch["seqno"] > self.persisted_seqno:
             self.persisted_seqno = batch["seqno"]
@@ -339,7 +341,8 @@ class Flusher:
         superseded it (then its entries are dropped, as the flush dropped the queue)."""
         with self._cond:
             if batch["generation"] == self._generation:
-                self.queue.entries[0:0] = batch["entries"]
+                if batch["count"]:
+                    self._held = (batch["payload"], batch["count"])
                 self._truncate = self._truncate or batch["truncate"]
                 self._pending_since = min(batch["since"], self._pending_since or batch["since"])
             self._inflight_items = 0
@@ -366,7 +369,7 @@ class Flusher:
     def _abandon(self, exc: Exception) -> None:
         """Give up at shutdown after retries failed: the loss is logged and waiters told."""
         with self._cond:
-            lost = len(self.queue.entries) // 2
+            lost = self.queue.count + self._held_items()
             waiters, self._waiters = self._waiters, []
         log.error("bucket %r: shutting down with %d unpersisted mutation(s) after repeated "
                   "failures: %s", self.name, lost, exc)

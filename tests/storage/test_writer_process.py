@@ -19,6 +19,7 @@ from cbserver.engine.bucket import SET
 from cbserver.storage import BucketStore, StorageManager, warm_up
 from cbserver.storage.commit_log import CommitLog, list_segments
 from cbserver.storage.log_record import encode_batch
+from cbserver.storage.writer import NICENESS
 from cbserver.storage.writer_process import WriterProcess
 
 from support.cbserver_process import CbserverProcess
@@ -159,6 +160,17 @@ def test_stat_memory_reports_process_and_bucket_figures(tmp_path) -> None:
     assert int(stats[b"ep_overhead"]) > 0
     assert int(stats[b"ep_value_size"]) + int(stats[b"ep_overhead"]) == int(stats[b"mem_used"])
     assert b"ep_diskqueue_memory" in stats
+
+
+def test_the_writer_runs_at_a_lower_priority_than_its_server(tmp_path) -> None:
+    (tmp_path / "default").mkdir()
+    writer = WriterProcess(tmp_path / "default" / "kv.sqlite3", None)
+    writer.start()
+    try:
+        ours = os.getpriority(os.PRIO_PROCESS, 0)
+        assert os.getpriority(os.PRIO_PROCESS, writer.pid) == min(19, ours + NICENESS)
+    finally:
+        writer.stop()
 
 
 def test_a_fold_takes_the_named_segments_and_skips_ones_already_folded(tmp_path) -> None:

@@ -127,8 +127,9 @@ def entry_seqno(entry: bytes) -> int:
     return _DELETE_HEAD.unpack_from(entry)[2]
 
 
-def join_batches(seqno: int, entries: list[bytes]) -> bytes:
-    """Return the layout 3 payload of batch ``seqno`` holding the encoded ``entries``."""
+def batch_payload(seqno: int, entries: list[bytes]) -> bytes:
+    """Return the layout 3 payload of batch ``seqno`` holding the ``entries`` made by
+    :func:`encode_entry_python`."""
     return _HEADER.pack(TAG, seqno, len(entries)) + b"".join(entries)
 
 

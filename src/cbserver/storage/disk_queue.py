@@ -30,13 +30,12 @@ from typing import Any
 
 from ..engine.disk_queue import DiskQueueOwner
 from ..pure_python import pure_python_requested
-from .batch_codec import encode_entry_python, entry_seqno, join_batches
+from .batch_codec import I64_MAX, batch_payload, encode_entry_python, entry_seqno
 
 log = logging.getLogger(__name__)
 
 #: Bytes of bookkeeping counted per queued mutation on top of its value.
 ENTRY_OVERHEAD = 64
-_I64_MAX = 2**63 - 1
 
 
 class PyDiskQueue:
@@ -63,7 +62,7 @@ class PyDiskQueue:
         entry, counting ``size`` bytes of value plus :data:`ENTRY_OVERHEAD`."""
         if not isinstance(size, int):
             raise TypeError(f"DiskQueue.push: size must be an int, not {type(size).__name__}")
-        if size > _I64_MAX:
+        if size > I64_MAX:
             raise OverflowError(f"DiskQueue.push: size {size} does not fit 64 bits")
         if size < 0:
             raise ValueError(f"DiskQueue.push: size must not be negative, not {size}")
@@ -86,7 +85,7 @@ class PyDiskQueue:
         taken = entries[:count]
         del entries[:count]
         seqno = max(floor, entry_seqno(taken[-1])) if taken else floor
-        return join_batches(seqno, taken), count, seqno
+        return batch_payload(seqno, taken), count, seqno
 
 
 def load_c() -> type | None:

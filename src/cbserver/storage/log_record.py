@@ -1,11 +1,10 @@
 """The layouts of one flusher batch in a commit log record: layout 3 written, older ones read.
 
-A batch is flat: ``[key, state, key, state, ...]`` in mutation order, where a state is the
-engine's immutable record tuple or, for a delete, the delete's seqno (an int). Flat, so
-that the event loop queues a mutation with two ``list.append`` calls and allocates no
-tuple of its own: a pair tuple per write would outlive the write in the queue and keep
-the cyclic GC's young generation filling up (the engine frees the replaced record, so a
-flat queue leaves the GC's allocation count where it was).
+Decoded, a batch is flat: ``[key, state, key, state, ...]`` in mutation order, where a
+state is the engine's immutable record tuple or, for a delete, the delete's seqno (an
+int), without a pair tuple per entry. The server's disk queue (:mod:`.disk_queue`)
+encodes each mutation straight into layout 3 as the engine queues it; the flat form is
+what :func:`encode_batch` takes and :func:`decode_batch` gives back.
 
 Records are written in layout 3 (:mod:`.batch_codec`: fixed-width binary fields, encoded
 and folded in C). Segments written by earlier versions hold ``marshal`` data and are

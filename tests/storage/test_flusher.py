@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import time
 
 from couchbase.protocol import ObserveState
@@ -82,6 +83,40 @@ def test_expired_rows_are_deleted_on_disk_by_the_pager(tmp_path) -> None:
         assert durable_keys(tmp_path) == {b"expired", b"stays"}
         await asyncio.wrap_future(manager.bucket("default").flusher.purge_expired())
         assert durable_keys(tmp_path) == {b"stays"}
+        assert manager.close()
+
+    asyncio.run(scenario())
+
+
+def test_writes_keep_becoming_durable_while_the_pager_waits_for_the_database(tmp_path) -> None:
+    """The expiry purge rides on a fold in the writer: while it cannot get at SQLite (a
+    reader holds the write lock here), appends to the log, and with them OBSERVE
+    "persisted", go on. Before, the pager was a commit the flusher waited for, and every
+    write stayed unpersisted (and under load was throttled) until it was done."""
+    async def scenario() -> None:
+        manager, bucket = await open_bucket(tmp_path)
+        past = int(time.time()) - 100
+        bucket.store(SET, b"expired", b"x", 0, past)
+        await settle(manager)
+        blocker = sqlite3.connect(tmp_path / "buckets" / "default" / "kv.sqlite3",
+                                  isolation_level=None)
+        try:
+            blocker.execute("BEGIN EXCLUSIVE")
+            purge = manager.bucket("default").flusher.purge_expired()
+            await asyncio.sleep(0.3)
+            for i in range(50):
+                _, item = bucket.store(SET, b"during-%d" % i, b"v", 0, 0)
+            deadline = time.monotonic() + 5.0
+            while bucket.observe(b"during-49") != (ObserveState.PERSISTED, item.cas):
+                assert time.monotonic() < deadline, "writes stayed unpersisted behind the pager"
+                await asyncio.sleep(0.01)
+            assert not purge.done()
+        finally:
+            blocker.execute("ROLLBACK")
+            blocker.close()
+        assert await asyncio.wait_for(asyncio.wrap_future(purge), 30) == 1
+        assert b"expired" not in durable_keys(tmp_path)
+        assert manager.bucket("default").flusher.stats()["ep_expired_pager"] == 1
         assert manager.close()
 
     asyncio.run(scenario())

@@ -189,7 +189,7 @@ def test_a_fold_takes_the_named_segments_and_skips_ones_already_folded(tmp_path)
     try:
         writer.request_fold(["log.1", "log.2", "log.3", "log.9"])
         assert writer.folding
-        assert writer.fold_result() == 3
+        assert writer.fold_result() == (3, 0)
         assert not writer.folding
     finally:
         writer.stop()

@@ -27,7 +27,7 @@ def pair():
 def test_messages_arrive_whole_and_in_order(pair) -> None:
     ours, theirs = pair
     entries = [b"k", (b"v" * 300, 0, (1 << 63) + 5, 0, 9, 0, 0.0), b"gone", 10]
-    commit = ("commit", False, None, 10, entries, [], ["log.1", "log.2"])
+    commit = ("commit", False, 10, entries, [], ["log.1", "log.2"])
     ours.sendall(encode(("ready", 42)) + encode(commit) + encode(("stop",)))
     assert receive(theirs) == ("ready", 42)
     assert receive(theirs) == commit
@@ -37,7 +37,7 @@ def test_messages_arrive_whole_and_in_order(pair) -> None:
 @pytest.mark.skipif(platform.machine() != "x86_64", reason="reads x86_64 system call numbers")
 def test_a_read_cut_short_by_a_signal_is_topped_up(pair) -> None:
     ours, theirs = pair
-    message = ("fold", ["x" * 100_000])
+    message = ("fold", None, ["x" * 100_000])
     frame = encode(message)
     half = len(frame) // 2
     interrupted = threading.Event()

@@ -18,18 +18,22 @@ class BatchWriter:
 
     def commit(self, message: tuple) -> tuple:
         """Apply one commit message (see ``Flusher._persist``; its writes and deletes
-        come as one layout 3 payload, see :mod:`.batch_codec`) and answer ``("ok",
-        purged, rows written)`` or ``("error", text)`` after a rollback."""
-        _, truncate, purge_before, seqno, payload, meta = message
+        come as one layout 3 payload, see :mod:`.batch_codec`) and answer ``("ok", rows
+        written)`` or ``("error", text)`` after a rollback."""
+        _, truncate, seqno, payload, meta = message
         folded = coalesce([payload])
         try:
-            purged, rows = self.apply_rows(folded.upserts, folded.deletes, folded.max_cas,
-                                           seqno, truncate=truncate,
-                                           purge_before=purge_before,
-                                           meta=[MetaOp(*op) for op in meta])
+            _, rows = self.apply_rows(folded.upserts, folded.deletes, folded.max_cas, seqno,
+                                      truncate=truncate, meta=[MetaOp(*op) for op in meta])
         except sqlite3.Error as exc:
             return ("error", f"{type(exc).__name__}: {exc}")
-        return ("ok", purged, rows)
+        return ("ok", rows)
+
+    def purge(self, before: int) -> int:
+        """Delete the rows whose expiry is ``before`` or earlier, in one transaction, and
+        return how many (the expiry pager); raises sqlite3.Error after a rollback."""
+        purged, _ = self.apply_rows([], [], 0, 0, purge_before=before)
+        return purged
 
     def apply_rows(self, upserts: list, deletes: list, max_cas: int, seqno: int, *,
                    truncate: bool = False, purge_before: int | None = None,

@@ -79,6 +79,8 @@ class Flusher:
         self._generation = 0
         self._meta: list[MetaOp] = []
         self._waiters: list[concurrent.futures.Future] = []
+        #: Futures of :meth:`purge_expired` calls the pager has not taken yet.
+        self._purge_waiters: list[concurrent.futures.Future] = []
         self._stopping = False
         self._failed = False
         self._next_pager = self._clock() + pager_interval
@@ -86,7 +88,6 @@ class Flusher:
         self.persisted_seqno = persisted_seqno
         self.committed_batches = 0
         self.persisted_items = 0
-        self.purged_items = 0
         self.last_lag_s = 0.0
         self.max_lag_s = 0.0
 
@@ -165,10 +166,22 @@ class Flusher:
         return future
 
     def purge_expired(self) -> concurrent.futures.Future:
-        """Run the on-disk expiry pager now; the future resolves once it is committed."""
+        """Run the on-disk expiry pager now; the future resolves to the number of rows it
+        deleted once that is committed (after every write queued before is folded)."""
+        future: concurrent.futures.Future = concurrent.futures.Future()
         with self._cond:
+            if self._stopping:
+                future.set_exception(RuntimeError(f"flusher of bucket {self.name!r} is stopped"))
+                return future
+            self._purge_waiters.append(future)
             self._next_pager = 0.0
-        return self.checkpoint()
+            self._cond.notify()
+        return future
+
+    @property
+    def purged_items(self) -> int:
+        """Return the rows the expiry pager deleted on disk since the server started."""
+        return self._log.purged_items
 
     def stop(self, timeout: float | None = None) -> bool:
         """Persist everything queued, stop the thread and return True if it drained in time."""
@@ -203,16 +216,15 @@ class Flusher:
             self._cond.notify()
 
     def _urgent(self) -> bool:
-        """Return True if something other than plain writes waits: a flush, metadata, a
-        checkpoint or the pager (it goes at once, without group commit)."""
-        return bool(self._truncate or self._meta or self._waiters
-                    or self._clock() >= self._next_pager)
+        """Return True if something other than plain writes waits: a flush, metadata or a
+        checkpoint (it goes at once, without group commit)."""
+        return bool(self._truncate or self._meta or self._waiters)
 
     def _has_batch(self) -> bool:
         return bool(self.queue.count) or self._held is not None or self._urgent()
 
     def _has_work(self) -> bool:
-        return self._has_batch() or self._log.due()
+        return self._has_batch() or self._log.due() or self._clock() >= self._next_pager
 
     def _wait_timeout(self) -> float:
         pager = max(0.0, self._next_pager - self._clock())
@@ -239,9 +251,12 @@ class Flusher:
                         break
                     self._wait_for_group()
                     batch = self._take_batch() if self._has_batch() else None
+                    purge = self._take_purge()
+                if purge is not None:
+                    self._log.request_purge(*purge)
                 if batch is not None:
                     try:
-                        purged, written = self._persist(batch)
+                        written = self._persist(batch)
                     except (CommitFailed, WriterFailed, OSError) as exc:
                         self._requeue(batch)
                         self._report_failure(batch["count"], exc)
@@ -250,11 +265,25 @@ class Flusher:
                             break
                         continue
                     retry_delay = RETRY_MIN_S
-                    self._completed(batch, purged, written)
+                    self._completed(batch, written)
                 self._log.tend()
         finally:
+            with self._cond:
+                purge = self._take_purge(force=True)
+            if purge is not None:
+                self._log.request_purge(*purge)
             self._log.fold_all()
             self.writer.stop()
+
+    def _take_purge(self, force: bool = False) -> tuple[int, list] | None:
+        """Return (expired before, waiters) when the expiry pager is due (or ``force``
+        and someone waits for it), and schedule the next run (called with the lock held)."""
+        now = self._clock()
+        if now < self._next_pager and not (force and self._purge_waiters):
+            return None
+        self._next_pager = now + self._pager_interval
+        waiters, self._purge_waiters = self._purge_waiters, []
+        return int(now), waiters
 
     def _wait_for_group(self) -> None:
         """Let a batch of plain writes grow until :data:`GROUP_COMMIT_S` after the last
@@ -270,11 +299,6 @@ class Flusher:
     def _take_batch(self) -> dict[str, Any]:
         """Take everything queued, behind a batch put back after a failure (called with
         the lock held)."""
-        now = self._clock()
-        purge_before = None
-        if now >= self._next_pager:
-            purge_before = int(now)
-            self._next_pager = now + self._pager_interval
         bytes_mark = self.queue.queued_bytes  # before the take: every byte counted is taken
         payload, count, seqno = self.queue.take(self._flush_seqno)
         if self._held is not None:
@@ -283,31 +307,30 @@ class Flusher:
         batch = {"payload": payload, "count": count, "bytes_mark": bytes_mark,
                  "truncate": self._truncate, "meta": self._meta, "waiters": self._waiters,
                  "generation": self._generation, "seqno": seqno,
-                 "since": self._pending_since, "purge_before": purge_before}
+                 "since": self._pending_since}
         self._truncate = False
         self._meta, self._waiters = [], []
         self._inflight_items = count
         return batch
 
-    def _persist(self, batch: dict[str, Any]) -> tuple[int, int]:
-        """Make a batch durable; return (rows the pager purged, rows written).
+    def _persist(self, batch: dict[str, Any]) -> int:
+        """Make a batch durable; return the rows a commit wrote (0 for an append).
 
         A plain batch of writes and deletes is appended to the commit log here, as the
         queue encoded it; an empty one (a checkpoint) needs nothing, every earlier batch
-        being durable already. A flush, metadata or purge is a commit in the writer,
-        after it folded every segment of the log; its writes travel in the same
-        encoding, so the writer builds every row one way."""
+        being durable already. A flush or metadata is a commit in the writer, after it
+        folded every segment of the log; its writes travel in the same encoding, so the
+        writer builds every row one way."""
         if _is_append(batch):
             if batch["count"]:
                 self._log.append(batch["payload"])
-            return 0, 0
+            return 0
         names = self._log.handover()
-        result = self.writer.commit(encode((
-            "commit", batch["truncate"], batch["purge_before"], batch["seqno"],
-            batch["payload"],
+        written = self.writer.commit(encode((
+            "commit", batch["truncate"], batch["seqno"], batch["payload"],
             [tuple(op) for op in batch["meta"]], names)))
         self._log.handed_over()
-        return result
+        return written
 
     def _retire(self, mark: int) -> None:
         """Count the bytes queued up to ``mark`` as out of the backlog (lock held)."""
@@ -315,7 +338,7 @@ class Flusher:
             self._retired_bytes = mark
             self.queue.mark = mark + self.max_backlog_bytes
 
-    def _completed(self, batch: dict[str, Any], purged: int, written: int) -> None:
+    def _completed(self, batch: dict[str, Any], written: int) -> None:
         if self._failed:
             self._failed = False
             self._health.resolve(str(self.path))
@@ -328,7 +351,6 @@ class Flusher:
             self.max_lag_s = max(self.max_lag_s, lag)
         self.committed_batches += 1
         self.persisted_items += batch["count"] if _is_append(batch) else written
-        self.purged_items += purged
         if batch["seqno"] > self.persisted_seqno:
             self.persisted_seqno = batch["seqno"]
             if self.on_persisted is not None:
@@ -348,8 +370,6 @@ class Flusher:
             self._inflight_items = 0
             self._meta = batch["meta"] + self._meta
             self._waiters = batch["waiters"] + self._waiters
-            if batch["purge_before"] is not None:
-                self._next_pager = 0.0
 
     def _back_off(self, exc: Exception, delay: float) -> float | None:
         """After a failed start or commit: None when stopping with retries exhausted (the
@@ -379,4 +399,4 @@ class Flusher:
 
 def _is_append(batch: dict[str, Any]) -> bool:
     """Return True if ``batch`` is only writes and deletes (it goes to the commit log)."""
-    return not (batch["truncate"] or batch["meta"] or batch["purge_before"] is not None)
+    return not (batch["truncate"] or batch["meta"])

@@ -8,10 +8,14 @@ folds them into SQLite and deletes them (:mod:`.writer`) while appends go on int
 segment. Segments are folded oldest first and only whole, so what is on disk is always
 SQLite plus the segments left, in order; a fold that fails leaves its segments for the
 next one (after :data:`FOLD_RETRY_S`), and what is left at shutdown or after a crash is
-folded when the bucket is opened again. Used by the flusher's thread only.
+folded when the bucket is opened again. The expiry pager rides on a fold: the open
+segment is sealed, and the writer deletes the expired rows once everything appended
+before is folded, so appends (the durability of new writes) never wait for a purge.
+Used by the flusher's thread only.
 """
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import time
 from pathlib import Path
@@ -46,12 +50,26 @@ class LogKeeper:
         self._last_append = 0.0
         self._retry_at = 0.0
         self._failing = False
+        #: A purge the pager asked for, not sent yet: (expired before, waiters).
+        self._purge: tuple[int, list[concurrent.futures.Future]] | None = None
+        #: The purge riding on the running fold, if any.
+        self._purging: tuple[int, list[concurrent.futures.Future]] | None = None
+        #: Rows the pager deleted on disk since the server started.
+        self.purged_items = 0
 
     def append(self, payload: bytes) -> None:
         """Append one batch record and fdatasync it; raises OSError (nothing half-written
         stays: see :meth:`CommitLog.append`)."""
         self.log.append(payload)
         self._last_append = time.monotonic()
+
+    def request_purge(self, before: int, waiters: list[concurrent.futures.Future]) -> None:
+        """Have the writer delete the rows expired by ``before`` once everything appended
+        so far is folded, without waiting; each waiter gets the number of rows purged."""
+        if self._purge is not None:
+            before = max(before, self._purge[0])
+            waiters = self._purge[1] + waiters
+        self._purge = (before, waiters)
 
     def handover(self) -> list[str]:
         """Seal the open segment and return the names of every unfolded segment, oldest
@@ -74,14 +92,16 @@ class LogKeeper:
         now = time.monotonic()
         if now < self._retry_at:
             return False
-        return bool(self._sealed) or (self.log.size > 0
-                                      and now - self._last_append >= self._idle_s)
+        return bool(self._sealed) or self._purge is not None or (
+            self.log.size > 0 and now - self._last_append >= self._idle_s)
 
     def wait_timeout(self) -> float | None:
         """Return how long an idle flusher may sleep before :meth:`due` can turn True
         (None: not before something is appended)."""
         if self.writer.folding:
             return FOLD_POLL_S
+        if self._purge is not None:
+            return max(0.0, self._retry_at - time.monotonic())
         if not self._sealed and not self.log.size:
             return None
         wake = max(self._retry_at, self._last_append + self._idle_s)
@@ -97,12 +117,13 @@ class LogKeeper:
                         self._seal()
                     return
                 self._collect()
-            if self.log.size >= self._limit or (
-                    self.log.size and time.monotonic() - self._last_append >= self._idle_s):
+            if self.log.size >= self._limit or (self.log.size and (
+                    self._purge is not None
+                    or time.monotonic() - self._last_append >= self._idle_s)):
                 self._seal()
-            if self._sealed and self.writer.running and time.monotonic() >= self._retry_at:
-                self.writer.request_fold([path.name for path in self._sealed])
-                self._folding = len(self._sealed)
+            if ((self._sealed or self._purge is not None) and self.writer.running
+                    and time.monotonic() >= self._retry_at):
+                self._request_fold()
         except WriterFailed as exc:
             log.warning("%s: %s; a new writer folds the log", self._source, exc)
 
@@ -110,15 +131,19 @@ class LogKeeper:
         """At shutdown: seal and fold everything; on failure the segments stay on disk and
         are folded when the bucket is opened again (nothing is lost either way)."""
         try:
-            names = self.handover()
-            if names and self.writer.running:
-                self.writer.request_fold(names)
-                self._folding = len(names)
+            self.handover()
+            if (self._sealed or self._purge is not None) and self.writer.running:
+                self._request_fold()
                 self._collect()
         except WriterFailed as exc:
             log.warning("%s: %s; the log is folded at the next start", self._source, exc)
         finally:
             self.log.seal()
+            for purge in (self._purging, self._purge):
+                for waiter in purge[1] if purge is not None else ():
+                    waiter.set_exception(RuntimeError(
+                        f"{self._source}: storage stopped before the expiry purge ran"))
+            self._purge = self._purging = None
 
     def _seal(self) -> None:
         path = self.log.path
@@ -126,14 +151,28 @@ class LogKeeper:
             self.log.seal()
             self._sealed.append(path)
 
+    def _request_fold(self) -> None:
+        """Start a fold of every sealed segment, with the pending purge if there is one."""
+        purge = self._purge
+        self.writer.request_fold([path.name for path in self._sealed],
+                                 None if purge is None else purge[0])
+        self._folding = len(self._sealed)
+        self._purge, self._purging = None, purge
+
     def _collect(self) -> None:
-        """Take the running fold's answer: its segments are gone, or kept for a retry."""
+        """Take the running fold's answer: its segments are gone, or kept for a retry (a
+        purge riding on it is tried again with the next fold)."""
         if not self.writer.folding:
             return
         folding, self._folding = self._folding, 0
+        purging, self._purging = self._purging, None
         try:
-            self.writer.fold_result()
+            _, purged = self.writer.fold_result()
+        except WriterFailed:
+            self._retry_purge(purging)
+            raise
         except CommitFailed as exc:
+            self._retry_purge(purging)
             self._retry_at = time.monotonic() + FOLD_RETRY_S
             self._failing = True
             self._health.error(self._source, f"cannot fold the commit log into the database: "
@@ -141,7 +180,14 @@ class LogKeeper:
                                              "keeps growing until a fold succeeds")
             return
         del self._sealed[:folding]
+        self.purged_items += purged
+        for waiter in purging[1] if purging is not None else ():
+            waiter.set_result(purged)
         self._fold_succeeded()
+
+    def _retry_purge(self, purging: tuple[int, list[concurrent.futures.Future]] | None) -> None:
+        if purging is not None:
+            self.request_purge(*purging)
 
     def _fold_succeeded(self) -> None:
         if self._failing:

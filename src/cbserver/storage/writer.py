@@ -4,11 +4,14 @@ Run by :class:`~.writer_process.WriterProcess` as ``python -m cbserver.storage.w
 PATH SOCKET_FD LOCK_FD``, on a core of its own instead of competing with the event loop
 for one interpreter lock. The server's flusher thread makes batches durable itself, by
 appending them to the commit log (:mod:`.commit_log`); this process does the expensive
-part later: ``("fold", names)`` folds those sealed segments (oldest first) into SQLite
-in one transaction and deletes them, answering ``("ok", entries)``; ``("commit",
-truncate, purge_before, seqno, payload, meta, names)`` (bucket flush, metadata, expiry
-purge) first folds the named segments, so it sees every older write, then commits
-(``synchronous=FULL``), answering ``("ok", purged, rows)``. Failures answer ``("error",
+part later: ``("fold", purge_before, names)`` folds those sealed segments (oldest first)
+into SQLite in one transaction and deletes them, then, when ``purge_before`` is not
+None (the expiry pager), deletes the rows that expired by then in a second one,
+answering ``("ok", entries, purged)``; ``("commit", truncate, seqno, payload, meta,
+names)`` (bucket flush, metadata) first folds the named segments, so it sees every
+older write, then commits (``synchronous=FULL``), answering ``("ok", rows)``. Purging
+after the fold of every older segment keeps the table right: any newer write of a
+purged key is in a later segment, folded later. Failures answer ``("error",
 text)`` and leave the segments in place; the server decides about retries. A segment
 named but gone was folded by an earlier writer that died before it answered (segments
 are deleted only after their fold committed, oldest first). The writer holds the data
@@ -84,9 +87,17 @@ def handle(writer: BatchWriter, message: tuple) -> tuple:
         log.error("fold of %s failed: %s; the segments are kept and folded later",
                   writer.store.path, exc)
         return ("error", f"cannot fold the commit log into {writer.store.path}: {exc}")
-    if message[0] == "fold":
-        return ("ok", entries)
-    return writer.commit(message[:-1])
+    if message[0] == "commit":
+        return writer.commit(message[:-1])
+    purge_before = message[1]
+    if purge_before is None:
+        return ("ok", entries, 0)
+    try:
+        return ("ok", entries, writer.purge(purge_before))
+    except sqlite3.Error as exc:
+        log.error("expiry purge of %s failed: %s; it is tried again at the next pager run",
+                  writer.store.path, exc)
+        return ("error", f"cannot purge expired documents from {writer.store.path}: {exc}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -77,21 +77,21 @@ class WriterProcess:
             raise WriterFailed(str(reply[1]))
         log.debug("writer process %d persists %s", reply[1], self.path)
 
-    def commit(self, frame: bytes) -> tuple[int, int]:
-        """Send one encoded commit message and return (rows the pager purged, rows written).
+    def commit(self, frame: bytes) -> int:
+        """Send one encoded commit message and return the rows it wrote.
 
         Raises CommitFailed when the writer rolled the batch back and WriterFailed when
         the process is gone (the batch may or may not be on disk; it is sent again).
         """
         self.fold_result()
         self._send(frame)
-        reply = self._receive()
-        return reply[1], reply[2]
+        return self._receive()[1]
 
-    def request_fold(self, names: list[str]) -> None:
-        """Ask the writer to fold these sealed segments, without waiting for it."""
+    def request_fold(self, names: list[str], purge_before: int | None = None) -> None:
+        """Ask the writer to fold these sealed segments and then, with ``purge_before``,
+        to delete the rows expired by then, without waiting for it."""
         self.fold_result()
-        self._send(encode(("fold", names)))
+        self._send(encode(("fold", purge_before, names)))
         self.folding = True
 
     def fold_ready(self) -> bool:
@@ -101,15 +101,17 @@ class WriterProcess:
         readable, _, _ = select.select([self._sock], [], [], 0)
         return bool(readable)
 
-    def fold_result(self) -> int:
-        """Wait for the requested fold, if any, and return the entries it folded.
+    def fold_result(self) -> tuple[int, int]:
+        """Wait for the requested fold, if any, and return (entries it folded, rows it
+        purged).
 
         Raises CommitFailed if it failed (its segments stay) and WriterFailed when the
         process is gone."""
         if not self.folding:
-            return 0
+            return 0, 0
         self.folding = False
-        return self._receive()[1]
+        _, entries, purged = self._receive()
+        return entries, purged
 
     def _send(self, frame: bytes) -> None:
         if self._sock is None:

@@ -43,7 +43,7 @@ from ._servers import LOAD_CPUS, SERVER_CPUS, Target, cbserver, cpu_seconds, pin
 #: its 95% confidence interval. Twenty-five pairs: single pairs on the two-core VM
 #: spread with a standard deviation of about 11 points (36 pairs, 2026-11-27), which
 #: leaves the median of 9 pairs a standard error of about 3 points and that of 25
-#: about 1.7.
+#: about 1.5.
 SECONDS = 4.0
 PAIRS = 25
 CONFIDENCE = 0.95

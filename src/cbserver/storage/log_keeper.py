@@ -86,7 +86,7 @@ class LogKeeper:
 
     def due(self) -> bool:
         """Return True if :meth:`tend` has something to do: a fold answered, or segments
-        (sealed, or open and quiet for ``compact_idle_s``) wait for one."""
+        (sealed, or open and quiet for ``compact_idle_s``) or a purge wait for one."""
         if self.writer.folding:
             return self.writer.fold_ready()
         now = time.monotonic()
@@ -186,6 +186,7 @@ class LogKeeper:
         self._fold_succeeded()
 
     def _retry_purge(self, purging: tuple[int, list[concurrent.futures.Future]] | None) -> None:
+        """Put the purge of a fold that failed back in front, for the next fold."""
         if purging is not None:
             self.request_purge(*purging)
 

@@ -131,7 +131,8 @@ class LogKeeper:
         """At shutdown: seal and fold everything; on failure the segments stay on disk and
         are folded when the bucket is opened again (nothing is lost either way)."""
         try:
-            self.handover()
+            self._collect()
+            self._seal()
             if (self._sealed or self._purge is not None) and self.writer.running:
                 self._request_fold()
                 self._collect()
